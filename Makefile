@@ -1,0 +1,57 @@
+# Municipal citizen assistant. `make help` lists the targets; README.md explains them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+# Python 3.10 from PATH (pyenv reads .python-version), else from pyenv's versions folder.
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: help setup train run chat test test-unit test-fast bench-language lock clean
+
+help: ## list the targets
+	@echo "Targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMPS)/venv: requirements.txt
+	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
+	  echo "Python 3.10 is needed (Rasa 3.6 runs on nothing newer)."; \
+	  echo "Install it with pyenv ('pyenv install 3.10.13'; .python-version selects it) or your system's"; \
+	  echo "packages (e.g. 'apt-get install python3.10 python3.10-venv'), or point PYTHON310=/path/to/python3.10."; \
+	  exit 1; fi
+	test -x $(PY) || "$(PYTHON310)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.2
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip check
+	@mkdir -p $(STAMPS) && touch $@
+
+setup: $(STAMPS)/venv ## create .venv with Python 3.10 and the pinned dependencies
+
+train: setup ## train a model unless one matches the current data (models/assistant-<hash>.tar.gz)
+	$(PY) -m bot train
+
+run: setup ## set up what is missing, train if needed, start the Rasa server and the action server
+	$(PY) -m bot run
+
+chat: setup ## chat in the terminal with the assistant that `make run` started
+	$(PY) -m bot chat
+
+test: setup ## set up, train if needed, and run every test (unit, NLU gate, conversations, end-to-end)
+	$(PY) -m bot train
+	$(PY) -m pytest -ra
+
+test-fast: setup ## run the tests that need no trained model and no servers
+	$(PY) -m pytest -ra -m "not slow and not e2e"
+
+bench-language: setup ## language identification on the UD benchmark: ours against plain lingua
+	$(PY) benchmarks/language.py
+
+lock: setup ## re-pin requirements.txt from requirements.in (then run make test)
+	$(PY) -m pip install --quiet -r requirements.in
+	$(PY) -m pip check
+	$(PY) -m pip freeze --all --exclude-editable | grep -v -E '^pip==' > requirements.txt
+
+clean: ## remove the virtual environment, trained models and local state (var/)
+	rm -rf $(VENV) $(STAMPS) models/*.tar.gz var .rasa results

@@ -1,0 +1,1 @@
+"""The municipal citizen assistant's own package: everything but the Rasa server glue."""

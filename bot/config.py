@@ -1,0 +1,105 @@
+"""Settings from the environment, read in this one place.
+
+A ``.env`` file at the project root is read through python-dotenv; real environment variables win.
+Every variable is documented in ``.env.example``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The assistant's settings.
+
+    Attributes:
+        municipality: id of the municipality profile in ``data/municipalities/<id>.yml``.
+        municipalities_dir: folder of municipality profiles.
+        data_dir: folder for local state (SQLite files, spool).
+        rasa_port: port of the Rasa server.
+        actions_port: port of the action server.
+        action_endpoint_url: URL the Rasa server calls the action server on.
+        database_url: SQLAlchemy URL of the archive and tracker store database.
+        clock: a fixed "now" for tests and demonstrations, or None for the real clock.
+        log_level: log level of the processes started by ``python -m bot run``.
+        bind_host: address the Rasa server listens on.
+        cors_origins: origins allowed to call the Rasa server from a browser.
+        rasa_auth_token: token that protects the Rasa HTTP API, or empty for none.
+    """
+
+    municipality: str
+    municipalities_dir: Path
+    data_dir: Path
+    rasa_port: int
+    actions_port: int
+    action_endpoint_url: str
+    database_url: str
+    clock: Optional[datetime]
+    log_level: str
+    bind_host: str
+    cors_origins: str
+    rasa_auth_token: str
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from error
+    if not 0 < value < 65536:
+        raise SettingsError(f"{name} must be a port number between 1 and 65535, got {value}")
+    return value
+
+
+def _clock(raw: str) -> Optional[datetime]:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as error:
+        raise SettingsError(f"BOT_CLOCK must be an ISO 8601 time such as 2026-05-17T10:00:00+02:00, got {raw!r}") from error
+    if value.tzinfo is None:
+        raise SettingsError(f"BOT_CLOCK must include a UTC offset, got {raw!r}")
+    return value.astimezone(timezone.utc)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Reads the settings once per process (``.env`` first, the real environment wins)."""
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    data_dir = Path(os.environ.get("DATA_DIR", "").strip() or PROJECT_ROOT / "var")
+    actions_port = _int("ACTIONS_PORT", 5055)
+    return Settings(
+        municipality=os.environ.get("MUNICIPALITY", "").strip() or "saltvika",
+        municipalities_dir=Path(
+            os.environ.get("MUNICIPALITIES_DIR", "").strip() or PROJECT_ROOT / "data" / "municipalities"
+        ),
+        data_dir=data_dir,
+        rasa_port=_int("RASA_PORT", 5005),
+        actions_port=actions_port,
+        action_endpoint_url=os.environ.get("ACTION_ENDPOINT_URL", "").strip()
+        or f"http://localhost:{actions_port}/webhook",
+        database_url=os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'assistant.db'}",
+        clock=_clock(os.environ.get("BOT_CLOCK", "")),
+        log_level=os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO",
+        bind_host=os.environ.get("BIND_HOST", "").strip() or "127.0.0.1",
+        cors_origins=os.environ.get("CORS_ORIGINS", "").strip() or "*",
+        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", "").strip(),
+    )

@@ -1,0 +1,109 @@
+"""Starts the assistant's processes and stops them together.
+
+``python -m bot run`` (and ``make run``) starts the action server and the Rasa server in the
+foreground. Ctrl-C stops both; if one of them dies, the other is stopped too, so a half-running
+assistant never answers citizens without its actions or its archive.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import yaml
+
+from bot.config import PROJECT_ROOT, Settings, get_settings
+from bot.model import train
+from bot.municipality import load_municipality
+
+
+def write_runtime_endpoints(settings: Settings) -> Path:
+    """Writes the Rasa endpoints file for this run (action server URL from the settings)."""
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    endpoints.setdefault("action_endpoint", {})["url"] = settings.action_endpoint_url
+    target = settings.data_dir / "run" / "endpoints.yml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def _child_environment(settings: Settings) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["ACTION_ENDPOINT_URL"] = settings.action_endpoint_url
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def server_commands(settings: Settings, model: Path, endpoints: Path) -> Dict[str, List[str]]:
+    """Returns the command lines of the action server and the Rasa server."""
+    python = sys.executable
+    return {
+        "action server": [
+            python, "-m", "rasa_sdk", "--actions", "actions",
+            "--port", str(settings.actions_port),
+        ],
+        "rasa server": [
+            python, "-m", "rasa", "run", "--enable-api",
+            "--interface", settings.bind_host, "--port", str(settings.rasa_port),
+            "--model", str(model), "--endpoints", str(endpoints),
+            "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+            "--cors", settings.cors_origins,
+            *(["--auth-token", settings.rasa_auth_token] if settings.rasa_auth_token else []),
+        ],
+    }
+
+
+def run_servers() -> int:
+    """Checks the profile, trains if needed, starts both servers and waits.
+
+    Returns:
+        The exit status: 0 after Ctrl-C, otherwise that of the process that stopped first.
+    """
+    settings = get_settings()
+    load_municipality(settings.municipality)  # a malformed profile stops start-up here, by name
+    model = train()
+    endpoints = write_runtime_endpoints(settings)
+    env = _child_environment(settings)
+    processes = {
+        name: subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+        for name, command in server_commands(settings, model, endpoints).items()
+    }
+    print(
+        f"Rasa server on http://{settings.bind_host}:{settings.rasa_port} "
+        f"(REST: POST /webhooks/rest/webhook), action server on port {settings.actions_port}. "
+        "Ctrl-C stops both.",
+        flush=True,
+    )
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    status = 0
+    try:
+        while not stopping:
+            finished = {name: p.poll() for name, p in processes.items() if p.poll() is not None}
+            if finished:
+                name, status = next(iter(finished.items()))
+                print(f"The {name} stopped (exit status {status}); stopping the other.", file=sys.stderr)
+                break
+            time.sleep(0.3)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 15
+        for process in processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return status
