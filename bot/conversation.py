@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional
 
 from bot.handoff.reasons import handoff_reason
 from bot.language.detector import Detection, resolve_language
-from bot.municipality import Municipality, desk_status, load_municipality, locale_text
+from bot.municipality import Municipality, desk_status, load_locale, load_municipality
 
 
 def municipality() -> Municipality:
@@ -38,14 +38,20 @@ def profile_slots(profile: Municipality, language: str) -> Dict[str, Any]:
 
 def desk_slots(profile: Municipality, language: str, now: Optional[datetime] = None) -> Dict[str, Any]:
     """Returns the slots that describe the service desk's opening hours at ``now``."""
-    status = desk_status(profile, language, now)
+    status = desk_status(profile, language, now, special_day_labels=True)
+    templates = load_locale(language).templates
+    special_days = (
+        templates["special_days_ahead"].format(days=status.special_days)
+        if status.special_days
+        else templates["no_special_days"]
+    )
     return {
         "desk_open": status.open_now,
         "today_hours": status.today_hours,
         "closes_at": status.closes_at or "",
         "next_opening": status.next_opening,
         "week_hours": status.week_hours,
-        "special_days": status.special_days or locale_text(language, "no_special_days"),
+        "special_days": special_days,
     }
 
 

@@ -1,0 +1,100 @@
+"""Starts the assistant the documented way (``make run``) and talks to it over HTTP."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """Returns a TCP port that is free on loopback now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningAssistant:
+    """``make run`` in its own process group, with its own ports and data directory."""
+
+    def __init__(self, data_dir: Path, **environment: str) -> None:
+        self.rasa_port = free_port()
+        self.actions_port = free_port()
+        self.data_dir = data_dir
+        self.environment = environment
+        self.process: Optional[subprocess.Popen] = None
+        self.log_path = data_dir / "make-run.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def start(self, timeout: float = 300) -> "RunningAssistant":
+        """Starts the servers and waits until both answer."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.update(
+            RASA_PORT=str(self.rasa_port), ACTIONS_PORT=str(self.actions_port),
+            DATA_DIR=str(self.data_dir), **self.environment,
+        )
+        env.pop("ACTION_ENDPOINT_URL", None)
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            ["make", "--no-print-directory", "run"], cwd=PROJECT_ROOT, env=env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"make run stopped early:\n{self.log()}")
+            if self._answers(f"{self.url}/status") and self._answers(f"http://127.0.0.1:{self.actions_port}/health"):
+                return self
+            time.sleep(1)
+        self.stop()
+        raise TimeoutError(f"the assistant did not start within {timeout} s:\n{self.log()}")
+
+    @staticmethod
+    def _answers(url: str) -> bool:
+        try:
+            return requests.get(url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def say(self, sender: str, text: str) -> List[Dict]:
+        """Sends a message through the REST channel and returns the bot's messages."""
+        response = requests.post(
+            f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def parse(self, text: str) -> Dict:
+        response = requests.post(f"{self.url}/model/parse", json={"text": text}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender: str) -> Dict:
+        response = requests.get(f"{self.url}/conversations/{sender}/tracker", timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        """Stops ``make run`` like Ctrl-C would, and makes sure nothing is left running."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)

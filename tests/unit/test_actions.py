@@ -1,0 +1,139 @@
+"""Actions, driven the rasa-sdk way: trackers built inline, events and messages inspected."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import pytest
+from freezegun import freeze_time
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import ActionPrepareHandoff
+from actions.language import ActionTrackLanguage
+from actions.service_desk import ActionCheckDesk
+from actions.session import ActionSessionStart
+from tests.conftest import LANGUAGES
+
+# Saltvika (nn default): Monday-Friday 08:00-15:30 Europe/Oslo.
+TUESDAY_MORNING = "2026-11-17T09:00:00Z"  # 10:00 local, open
+FRIDAY_EVENING = "2026-11-20T17:00:00Z"  # 18:00 local, closed until Monday
+WEEKDAYS = {"nn": "tysdag", "nb": "tirsdag", "sv": "tisdag"}
+MONDAYS = {"nn": "måndag 23. november kl. 08:00", "nb": "mandag 23. november kl. 08:00", "sv": "måndag 23 november kl. 08.00"}
+
+
+def tracker(
+    slots: Optional[Dict[str, Any]] = None,
+    intent: Optional[str] = None,
+    text: str = "",
+    entities: Optional[List[Dict[str, Any]]] = None,
+) -> Tracker:
+    return Tracker(
+        sender_id="citizen-1",
+        slots=slots or {},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def as_dict(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def language_entity(value: str, strong: bool, requested: Optional[str] = None) -> Dict[str, Any]:
+    entity = {"entity": "language", "value": value, "start": 0, "end": 5, "confidence": 0.9, "strong": strong}
+    if requested:
+        entity["requested"] = requested
+    return entity
+
+
+async def test_session_starts_in_the_default_language_with_the_profile():
+    events = await ActionSessionStart().run(CollectingDispatcher(), tracker(), {})
+    assert events[0]["event"] == "session_started"
+    assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
+    slots = as_dict(events)
+    assert slots["language"] == "nn"
+    assert slots["municipality_name"] == "Saltvika kommune"
+    assert slots["country"] == "NO"
+    assert slots["duty_phone"] == "57 69 40 99"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_session_start_carries_the_language_over(language):
+    events = await ActionSessionStart().run(CollectingDispatcher(), tracker({"language": language}), {})
+    assert as_dict(events)["language"] == language
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_strong_evidence_switches_language(language):
+    current = "nb" if language != "nb" else "nn"
+    events = await ActionTrackLanguage().run(
+        CollectingDispatcher(), tracker({"language": current}, entities=[language_entity(language, True)]), {}
+    )
+    slots = as_dict(events)
+    assert slots["language"] == language
+    assert slots["municipality_name"] == ("Saltvika kommun" if language == "sv" else "Saltvika kommune")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_weak_evidence_keeps_language(language):
+    other = "sv" if language != "sv" else "nn"
+    events = await ActionTrackLanguage().run(
+        CollectingDispatcher(), tracker({"language": language}, entities=[language_entity(other, False)]), {}
+    )
+    assert events == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_explicit_request_wins(language):
+    current = "sv" if language != "sv" else "nb"
+    events = await ActionTrackLanguage().run(
+        CollectingDispatcher(),
+        tracker({"language": current}, entities=[language_entity(current, True, requested=language)]),
+        {},
+    )
+    assert as_dict(events)["language"] == language
+
+
+async def test_button_payload_without_language_keeps_language():
+    events = await ActionTrackLanguage().run(CollectingDispatcher(), tracker({"language": "sv"}, text="/greet"), {})
+    assert events == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_desk_open_on_a_weekday_morning(language):
+    with freeze_time(TUESDAY_MORNING):
+        events = await ActionCheckDesk().run(CollectingDispatcher(), tracker({"language": language}), {})
+    slots = as_dict(events)
+    assert slots["desk_open"] is True
+    assert slots["today_hours"] == ("08.00–15.30" if language == "sv" else "08:00–15:30")
+    assert slots["closes_at"] == ("i dag kl. 15.30" if language == "sv" else "i dag kl. 15:30")
+    assert WEEKDAYS[language] not in slots["week_hours"]  # grouped: måndag–fredag
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    "intent, reason", [("request_human", "out_of_hours"), ("personal_case", "personal_case"),
+                       ("political_question", "political"), ("service_question", "out_of_hours")]
+)
+async def test_handoff_out_of_hours_says_when(language, intent, reason):
+    with freeze_time(FRIDAY_EVENING):
+        events = await ActionPrepareHandoff().run(
+            CollectingDispatcher(), tracker({"language": language}, intent=intent), {}
+        )
+    slots = as_dict(events)
+    assert slots["desk_open"] is False
+    assert slots["handoff_reason"] == reason
+    assert slots["next_opening"] == MONDAYS[language]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_handoff_in_hours(language):
+    with freeze_time(TUESDAY_MORNING):
+        events = await ActionPrepareHandoff().run(
+            CollectingDispatcher(), tracker({"language": language}, intent="request_human"), {}
+        )
+    assert as_dict(events)["handoff_reason"] == "human_requested"
