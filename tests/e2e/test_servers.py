@@ -11,7 +11,7 @@ from tests.e2e.assistant import RunningAssistant
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TUESDAY_MORNING = "2026-11-17T10:00:00+01:00"  # Saltvika's desk is open 08:00-15:30
-SATURDAY_NOON = "2026-11-21T12:00:00+01:00"  # Björkvalla's desk is closed until Monday
+FRIDAY_EVENING = "2026-11-20T17:30:00+01:00"  # Björkvalla closed 15:00 on Fridays, until Monday
 
 
 def texts(messages):
@@ -34,7 +34,7 @@ def saltvika(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bjorkvalla(tmp_path_factory):
     assistant = RunningAssistant(
-        tmp_path_factory.mktemp("bjorkvalla"), MUNICIPALITY="bjorkvalla", BOT_CLOCK=SATURDAY_NOON
+        tmp_path_factory.mktemp("bjorkvalla"), MUNICIPALITY="bjorkvalla", BOT_CLOCK=FRIDAY_EVENING
     ).start()
     yield assistant
     assistant.stop()
