@@ -82,10 +82,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         The process exit status.
     """
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from bot.municipality import MunicipalityError
+
     try:
+        logging.basicConfig(level=get_settings().log_level, format="%(levelname)s %(name)s: %(message)s")
         return args.func(args)
-    except (SettingsError, ValueError) as error:
+    except (SettingsError, MunicipalityError) as error:
         # Configuration mistakes (settings, profiles) are the operator's to fix: say what and where.
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -38,6 +38,12 @@ class Settings:
         bind_host: address the Rasa server listens on.
         cors_origins: origins allowed to call the Rasa server from a browser.
         rasa_auth_token: token that protects the Rasa HTTP API, or empty for none.
+        tracker_store_url: SQLAlchemy URL of Rasa's tracker store.
+        spool_dir: folder of the archive's local spool, used while the database is unreachable.
+        archive_retention_days: age in days after which ``archive purge`` may delete a
+            conversation; 0 means never.
+        handoff_due_hours: working hours within which staff must answer a handoff.
+        rasa_url: where staff tools reach the Rasa server's HTTP API.
     """
 
     municipality: str
@@ -52,6 +58,11 @@ class Settings:
     bind_host: str
     cors_origins: str
     rasa_auth_token: str
+    tracker_store_url: str
+    spool_dir: Path
+    archive_retention_days: int
+    handoff_due_hours: int
+    rasa_url: str
 
 
 def _int(name: str, default: int) -> int:
@@ -64,6 +75,19 @@ def _int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from error
     if not 0 < value < 65536:
         raise SettingsError(f"{name} must be a port number between 1 and 65535, got {value}")
+    return value
+
+
+def _count(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from error
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {value}")
     return value
 
 
@@ -86,20 +110,31 @@ def get_settings() -> Settings:
     load_dotenv(PROJECT_ROOT / ".env", override=False)
     data_dir = Path(os.environ.get("DATA_DIR", "").strip() or PROJECT_ROOT / "var")
     actions_port = _int("ACTIONS_PORT", 5055)
+    rasa_port = _int("RASA_PORT", 5005)
+    database_url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'archive.db'}"
+    # On SQLite the tracker store gets a file of its own; a server database holds both.
+    default_tracker_store = (
+        f"sqlite:///{data_dir / 'tracker.db'}" if database_url.startswith("sqlite") else database_url
+    )
     return Settings(
         municipality=os.environ.get("MUNICIPALITY", "").strip() or "saltvika",
         municipalities_dir=Path(
             os.environ.get("MUNICIPALITIES_DIR", "").strip() or PROJECT_ROOT / "data" / "municipalities"
         ),
         data_dir=data_dir,
-        rasa_port=_int("RASA_PORT", 5005),
+        rasa_port=rasa_port,
         actions_port=actions_port,
         action_endpoint_url=os.environ.get("ACTION_ENDPOINT_URL", "").strip()
         or f"http://localhost:{actions_port}/webhook",
-        database_url=os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'assistant.db'}",
+        database_url=database_url,
         clock=_clock(os.environ.get("BOT_CLOCK", "")),
         log_level=os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO",
         bind_host=os.environ.get("BIND_HOST", "").strip() or "127.0.0.1",
         cors_origins=os.environ.get("CORS_ORIGINS", "").strip() or "*",
         rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", "").strip(),
+        tracker_store_url=os.environ.get("TRACKER_STORE_URL", "").strip() or default_tracker_store,
+        spool_dir=Path(os.environ.get("SPOOL_DIR", "").strip() or data_dir / "spool"),
+        archive_retention_days=_count("ARCHIVE_RETENTION_DAYS", 0),
+        handoff_due_hours=_count("HANDOFF_DUE_HOURS", 24),
+        rasa_url=(os.environ.get("RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
     )

@@ -46,6 +46,7 @@ def server_commands(settings: Settings, model: Path, endpoints: Path) -> Dict[st
         "action server": [
             python, "-m", "rasa_sdk", "--actions", "actions",
             "--port", str(settings.actions_port),
+            *(["--debug"] if settings.log_level == "DEBUG" else []),
         ],
         "rasa server": [
             python, "-m", "rasa", "run", "--enable-api",
@@ -54,6 +55,7 @@ def server_commands(settings: Settings, model: Path, endpoints: Path) -> Dict[st
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
             "--cors", settings.cors_origins,
             *(["--auth-token", settings.rasa_auth_token] if settings.rasa_auth_token else []),
+            *(["--debug"] if settings.log_level == "DEBUG" else []),
         ],
     }
 

@@ -1,0 +1,1 @@
+"""The public-records archive: every exchange, kept complete and unaltered, and its exports."""
