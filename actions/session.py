@@ -19,5 +19,10 @@ class ActionSessionStart(Action):
     ) -> List[EventType]:
         profile = municipality()
         language = valid_language(tracker.get_slot("language"), profile)
-        slots = {"language": language, **profile_slots(profile, language)}
+        carried = tracker.get_slot("language") == language
+        slots = {
+            "language": language,
+            "language_chosen": carried and bool(tracker.get_slot("language_chosen")),
+            **profile_slots(profile, language),
+        }
         return [SessionStarted(), *(SlotSet(k, v) for k, v in slots.items()), ActionExecuted("action_listen")]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from typing import List, Optional
@@ -47,6 +48,60 @@ def _cmd_profile_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_handoffs(views, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([v.as_dict() for v in views], ensure_ascii=False, indent=2))
+        return
+    if not views:
+        print("No handoffs.")
+    for v in views:
+        print(f"{v.id:>5}  {v.status:<9} {v.reason:<16} {v.language or '-':<3} {v.channel or '-':<10} "
+              f"due {v.due_at} ({v.deadline})  {v.conversation_id}")
+
+
+def _cmd_handoffs_list(args: argparse.Namespace) -> int:
+    from bot.handoff.queue import list_handoffs
+
+    _print_handoffs(list_handoffs(args.status), args.json)
+    return 0
+
+
+def _cmd_handoffs_show(args: argparse.Namespace) -> int:
+    from bot.handoff.queue import show_handoff
+
+    view = show_handoff(args.id)
+    if args.json:
+        print(json.dumps(view, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Handoff {view['id']}: {view['reason']}, {view['status']}, language {view['language']}, "
+          f"channel {view['channel']}, due {view['due_at']} ({view['deadline']})")
+    for event in view["events"]:
+        print(f"  {event['at']}  {event['status']:<9} {event['actor']}")
+    print("Transcript (personal data masked):")
+    for line in view["transcript"]:
+        print(f"  {line['seq']:>3} {line['at']}  {line['kind']:<16} {line['sender'] or '':<12} {line['text'] or ''}")
+    return 0
+
+
+def _cmd_handoffs_change(args: argparse.Namespace) -> int:
+    from bot.handoff import queue
+
+    if args.action == "reply":
+        view = queue.reply(args.id, args.by, " ".join(args.text))
+    else:
+        view = getattr(queue, args.action)(args.id, args.by)
+    _print_handoffs([view], as_json=False)
+    return 0
+
+
+def _cmd_archive_migrate(args: argparse.Namespace) -> int:
+    from bot.archive.db import database_url, upgrade
+
+    upgrade()
+    print(f"The archive schema is up to date ({database_url().split('@')[-1]}).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -72,6 +127,31 @@ def build_parser() -> argparse.ArgumentParser:
     check = profile_commands.add_parser("check", help="validate profiles (all by default)")
     check.add_argument("ids", nargs="*", help="profile ids, e.g. saltvika")
     check.set_defaults(func=_cmd_profile_check)
+
+    handoffs = commands.add_parser("handoffs", help="the queue of conversations handed to staff")
+    handoff_commands = handoffs.add_subparsers(dest="handoff_command", required=True, metavar="ACTION")
+    listing = handoff_commands.add_parser("list", help="handoffs sorted by due time")
+    listing.add_argument("--status", choices=("open", "claimed", "answered", "closed"))
+    listing.add_argument("--json", action="store_true", help="print JSON objects")
+    listing.set_defaults(func=_cmd_handoffs_list)
+    show = handoff_commands.add_parser("show", help="one handoff with its history and transcript")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_cmd_handoffs_show)
+    for action, text in (("claim", "take over the conversation (the bot falls silent)"),
+                         ("reply", "send a reply to the citizen"),
+                         ("close", "end the handoff (the bot answers again)")):
+        command = handoff_commands.add_parser(action, help=text)
+        command.add_argument("id", type=int)
+        command.add_argument("--by", required=True, help="your name, for the record")
+        if action == "reply":
+            command.add_argument("text", nargs="+", help="the reply")
+        command.set_defaults(func=_cmd_handoffs_change, action=action)
+
+    archive = commands.add_parser("archive", help="the public-records archive")
+    archive_commands = archive.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
+    migrate = archive_commands.add_parser("migrate", help="create or upgrade the archive's tables")
+    migrate.set_defaults(func=_cmd_archive_migrate)
     return parser
 
 
@@ -82,12 +162,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         The process exit status.
     """
     args = build_parser().parse_args(argv)
+    from bot.handoff.queue import HandoffError
     from bot.municipality import MunicipalityError
 
     try:
         logging.basicConfig(level=get_settings().log_level, format="%(levelname)s %(name)s: %(message)s")
         return args.func(args)
-    except (SettingsError, MunicipalityError) as error:
+    except (SettingsError, MunicipalityError, HandoffError) as error:
         # Configuration mistakes (settings, profiles) are the operator's to fix: say what and where.
         print(f"error: {error}", file=sys.stderr)
         return 2

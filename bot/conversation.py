@@ -4,7 +4,7 @@ conversation's language. Actions are thin calls into these functions.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from bot.handoff.reasons import handoff_reason
 from bot.language.detector import Detection, resolve_language
@@ -55,26 +55,47 @@ def desk_slots(profile: Municipality, language: str, now: Optional[datetime] = N
     }
 
 
+# The municipality's default language is only a guess until the citizen has written something
+# clear; a first clear message may set the language with less evidence than a later switch needs.
+FIRST_CHOICE_CONFIDENCE = 0.8
+
+
 def language_after_message(
-    current: Optional[str], entities: Iterable[Mapping[str, Any]], profile: Municipality
-) -> str:
+    current: Optional[str], entities: Iterable[Mapping[str, Any]], profile: Municipality, chosen: bool = True
+) -> Tuple[str, bool]:
     """Returns the conversation's language after a message with these NLU entities.
 
-    Button payloads (``/intent``) carry no language entity and keep the current language.
+    Args:
+        current: the conversation's language so far.
+        entities: the message's entities (the ``language`` entity of LanguageIdentifier).
+        profile: the municipality (offered and default languages).
+        chosen: whether the language was already set by the citizen's own words; until then,
+            a detection with at least :data:`FIRST_CHOICE_CONFIDENCE` is enough to set it.
+
+    Returns:
+        The language and whether it is now chosen. Button payloads (``/intent``) carry no
+        language entity and change nothing.
     """
     current = valid_language(current, profile)
     entity = next((e for e in entities if e.get("entity") == "language"), None)
     if entity is None or entity.get("value") not in ("nn", "nb", "sv"):
-        return current
-    detection = Detection(
-        language=entity["value"],
-        confidence=float(entity.get("confidence") or 0.0),
-        scores={},
-        strong=bool(entity.get("strong")),
-    )
-    return resolve_language(
-        current, detection, entity.get("requested"), profile.default_language, profile.languages
-    )
+        return current, chosen
+    confidence = float(entity.get("confidence") or 0.0)
+    detection = Detection(language=entity["value"], confidence=confidence, scores={}, strong=bool(entity.get("strong")))
+    requested = entity.get("requested")
+    language = resolve_language(current, detection, requested, profile.default_language, profile.languages)
+    if language != current or requested or detection.strong:
+        return language, True
+    if not chosen and confidence >= FIRST_CHOICE_CONFIDENCE and detection.language in profile.languages:
+        return detection.language, True
+    return current, chosen
+
+
+def needs_personal_data_warning(text: Any, already_warned: Any) -> bool:
+    """Returns whether to warn the citizen about personal data now (once per conversation)."""
+    from bot.privacy import has_personal_data
+
+    return not already_warned and isinstance(text, str) and has_personal_data(text)
 
 
 def handoff_slots(

@@ -16,15 +16,33 @@ from typing import Dict, List
 
 import yaml
 
+from bot.archive.db import upgrade
 from bot.config import PROJECT_ROOT, Settings, get_settings
 from bot.model import train
 from bot.municipality import load_municipality
 
 
+def tracker_store_config(url: str) -> Dict[str, object]:
+    """Translates a SQLAlchemy URL into the settings of Rasa's SQL tracker store."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+    config: Dict[str, object] = {"type": "SQL", "dialect": parsed.drivername, "db": parsed.database}
+    for key, value in (("host", parsed.host), ("port", parsed.port), ("username", parsed.username),
+                       ("password", parsed.password)):
+        if value is not None:
+            config[key] = value
+    return config
+
+
 def write_runtime_endpoints(settings: Settings) -> Path:
-    """Writes the Rasa endpoints file for this run (action server URL from the settings)."""
+    """Writes the Rasa endpoints file for this run (action server and databases from the settings)."""
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     endpoints.setdefault("action_endpoint", {})["url"] = settings.action_endpoint_url
+    endpoints["tracker_store"] = tracker_store_config(settings.tracker_store_url)
     target = settings.data_dir / "run" / "endpoints.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
@@ -68,6 +86,7 @@ def run_servers() -> int:
     """
     settings = get_settings()
     load_municipality(settings.municipality)  # a malformed profile stops start-up here, by name
+    upgrade()  # migrate the archive once, before several processes use it
     model = train()
     endpoints = write_runtime_endpoints(settings)
     env = _child_environment(settings)

@@ -88,6 +88,31 @@ class RunningAssistant:
         response.raise_for_status()
         return response.json()
 
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Runs ``python -m bot ARGS`` against this assistant, as an operator would."""
+        env = dict(os.environ)
+        env.update(RASA_PORT=str(self.rasa_port), ACTIONS_PORT=str(self.actions_port),
+                   DATA_DIR=str(self.data_dir), **self.environment)
+        result = subprocess.run(
+            [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "bot", *args],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"python -m bot {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def outbox(self, sender: str) -> List[Dict]:
+        """What a REST client fetches from the staff outbox."""
+        response = requests.get(f"{self.url}/webhooks/outbox/messages", params={"sender": sender}, timeout=30)
+        response.raise_for_status()
+        return response.json()["messages"]
+
+    def kill(self) -> None:
+        """Kills every process of the assistant at once (``kill -9``), as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
     def stop(self) -> None:
         """Stops ``make run`` like Ctrl-C would, and makes sure nothing is left running."""
         if self.process is None or self.process.poll() is not None:

@@ -10,9 +10,6 @@ from tests.e2e.assistant import RunningAssistant
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-TUESDAY_MORNING = "2026-11-17T10:00:00+01:00"  # Saltvika's desk is open 08:00-15:30
-FRIDAY_EVENING = "2026-11-20T17:30:00+01:00"  # Björkvalla closed 15:00 on Fridays, until Monday
-
 
 def texts(messages):
     return " ".join(m.get("text", "") for m in messages)
@@ -20,24 +17,6 @@ def texts(messages):
 
 def slot(assistant: RunningAssistant, sender: str, name: str):
     return assistant.tracker(sender)["slots"][name]
-
-
-@pytest.fixture(scope="module")
-def saltvika(tmp_path_factory):
-    assistant = RunningAssistant(
-        tmp_path_factory.mktemp("saltvika"), MUNICIPALITY="saltvika", BOT_CLOCK=TUESDAY_MORNING
-    ).start()
-    yield assistant
-    assistant.stop()
-
-
-@pytest.fixture(scope="module")
-def bjorkvalla(tmp_path_factory):
-    assistant = RunningAssistant(
-        tmp_path_factory.mktemp("bjorkvalla"), MUNICIPALITY="bjorkvalla", BOT_CLOCK=FRIDAY_EVENING
-    ).start()
-    yield assistant
-    assistant.stop()
 
 
 @pytest.mark.parametrize(

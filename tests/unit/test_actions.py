@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionPrepareHandoff
-from actions.language import ActionTrackLanguage
+from actions.message_inspection import ActionInspectMessage
 from actions.service_desk import ActionCheckDesk
 from actions.session import ActionSessionStart
 from tests.conftest import LANGUAGES
@@ -70,7 +70,7 @@ async def test_session_start_carries_the_language_over(language):
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_strong_evidence_switches_language(language):
     current = "nb" if language != "nb" else "nn"
-    events = await ActionTrackLanguage().run(
+    events = await ActionInspectMessage().run(
         CollectingDispatcher(), tracker({"language": current}, entities=[language_entity(language, True)]), {}
     )
     slots = as_dict(events)
@@ -79,18 +79,56 @@ async def test_strong_evidence_switches_language(language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-async def test_weak_evidence_keeps_language(language):
+async def test_weak_evidence_keeps_a_chosen_language(language):
     other = "sv" if language != "sv" else "nn"
-    events = await ActionTrackLanguage().run(
-        CollectingDispatcher(), tracker({"language": language}, entities=[language_entity(other, False)]), {}
+    events = await ActionInspectMessage().run(
+        CollectingDispatcher(),
+        tracker({"language": language, "language_chosen": True}, entities=[language_entity(other, False)]),
+        {},
     )
     assert events == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+async def test_first_clear_message_sets_the_language(language):
+    default = "nn"  # Saltvika's
+    entity = dict(language_entity(language, False), confidence=0.85)
+    events = await ActionInspectMessage().run(
+        CollectingDispatcher(), tracker({"language": default}, entities=[entity]), {}
+    )
+    slots = as_dict(events)
+    assert slots["language_chosen"] is True
+    assert slots.get("language", default) == language
+
+
+async def test_ambiguous_first_message_keeps_the_default_until_a_clear_one():
+    ambiguous = dict(language_entity("nb", False), confidence=0.55)
+    assert await ActionInspectMessage().run(CollectingDispatcher(), tracker({"language": "nn"}, entities=[ambiguous]), {}) == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_personal_data_warning_once_in_the_new_language(language):
+    strong = language_entity(language, True)
+    dispatcher = CollectingDispatcher()
+    events = await ActionInspectMessage().run(
+        dispatcher, tracker({"language": "sv" if language != "sv" else "nn"}, text="ring meg på 91234567", entities=[strong]), {}
+    )
+    assert as_dict(events)["personal_data_warned"] is True
+    [message] = dispatcher.messages
+    opening = {"nn": "Eit lite råd: skriv helst ikkje", "nb": "Et lite råd: skriv helst ikke", "sv": "Ett litet råd: skriv helst inte"}
+    assert message["text"].startswith(opening[language])
+    again = CollectingDispatcher()
+    events = await ActionInspectMessage().run(
+        again, tracker({"language": language, "language_chosen": True, "personal_data_warned": True},
+                       text="ring meg på 91234567", entities=[strong]), {}
+    )
+    assert again.messages == [] and events == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 async def test_explicit_request_wins(language):
     current = "sv" if language != "sv" else "nb"
-    events = await ActionTrackLanguage().run(
+    events = await ActionInspectMessage().run(
         CollectingDispatcher(),
         tracker({"language": current}, entities=[language_entity(current, True, requested=language)]),
         {},
@@ -99,7 +137,7 @@ async def test_explicit_request_wins(language):
 
 
 async def test_button_payload_without_language_keeps_language():
-    events = await ActionTrackLanguage().run(CollectingDispatcher(), tracker({"language": "sv"}, text="/greet"), {})
+    events = await ActionInspectMessage().run(CollectingDispatcher(), tracker({"language": "sv"}, text="/greet"), {})
     assert events == []
 
 

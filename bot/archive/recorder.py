@@ -1,0 +1,184 @@
+"""Turns Rasa's tracker events into archive records and handoffs.
+
+The event broker hands every event of every conversation to :meth:`ArchiveRecorder.record`.
+What a citizen wrote, what the bot answered, why a turn went to staff and when the bot was paused
+or resumed become append-only records; everything else (action bookkeeping, featurisation) is
+Rasa's business and stays in the tracker store. Writing is idempotent: an event already archived
+(same key) is skipped, so the spool can be replayed safely.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.archive.db import ensure_schema, session_scope
+from bot.archive.models import ArchiveRecord, Kind
+from bot.archive.records import append_record, exists, key_for
+from bot.config import get_settings
+from bot.handoff.queue import open_handoff
+from bot.municipality import load_municipality
+
+logger = logging.getLogger(__name__)
+
+# Events that are part of the public record, and what they become.
+STATE_CHANGES = {"pause": "paused", "resume": "resumed", "session_started": "session_started", "restart": "restarted"}
+BOT_DATA_KEYS = ("buttons", "quick_replies", "elements", "attachment", "image", "custom")
+
+
+def event_key(event: Mapping[str, Any]) -> str:
+    """Returns the key that identifies one Rasa event of one conversation."""
+    return key_for(
+        event.get("sender_id"), event.get("event"), event.get("timestamp"), event.get("text"),
+        event.get("name"), event.get("value"), event.get("message_id"),
+    )
+
+
+def is_archived_event(event: Mapping[str, Any]) -> bool:
+    """Returns whether an event becomes an archive record (or a handoff)."""
+    kind = event.get("event")
+    return (
+        kind in ("user", "bot")
+        or kind in STATE_CHANGES
+        or (kind == "slot" and event.get("name") in ("handoff_reason", "language") and event.get("value"))
+    )
+
+
+def _moment(event: Mapping[str, Any]) -> datetime:
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, (int, float)):
+        return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+def _message_language(parse_data: Mapping[str, Any]) -> Optional[str]:
+    for entity in parse_data.get("entities") or []:
+        if entity.get("entity") == "language":
+            return entity.get("value")
+    return None
+
+
+class ArchiveRecorder:
+    """Writes Rasa events to the archive database."""
+
+    def __init__(self, url: Optional[str] = None) -> None:
+        self.url = url
+        # The conversation's language and channel, remembered between events of a turn.
+        self._context: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
+
+    def record(self, events: Iterable[Mapping[str, Any]]) -> int:
+        """Archives the events in one transaction.
+
+        Args:
+            events: Rasa event dicts, each with ``sender_id``.
+
+        Returns:
+            The number of new archive records.
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError: the database cannot be written (the caller spools).
+        """
+        events = [e for e in events if is_archived_event(e)]
+        if not events:
+            return 0
+        ensure_schema(self.url)
+        for attempt in range(5):
+            try:
+                with session_scope(self.url) as session:
+                    return sum(self._record_one(session, event) for event in events)
+            except IntegrityError:
+                # Another writer took the same sequence number; the transaction is retried whole.
+                if attempt == 4:
+                    raise
+                logger.info("Archive write collided with another writer; retrying")
+        return 0
+
+    def _conversation(self, session: Session, conversation_id: str) -> Tuple[Optional[str], Optional[str]]:
+        if conversation_id not in self._context:
+            last = session.execute(
+                select(ArchiveRecord.language, ArchiveRecord.channel)
+                .where(ArchiveRecord.conversation_id == conversation_id, ArchiveRecord.kind == Kind.CITIZEN_MESSAGE)
+                .order_by(ArchiveRecord.seq.desc())
+                .limit(1)
+            ).first()
+            self._context[conversation_id] = (last[0], last[1]) if last else (None, None)
+        return self._context[conversation_id]
+
+    def _record_one(self, session: Session, event: Mapping[str, Any]) -> int:
+        from bot.privacy import kinds
+
+        conversation_id = str(event.get("sender_id") or "")
+        kind = event.get("event")
+        language, channel = self._conversation(session, conversation_id)
+        if kind == "slot" and event.get("name") == "language":
+            self._context[conversation_id] = (event.get("value"), channel)
+            return 0
+        key = event_key(event)
+        if exists(session, key):
+            return 0
+        moment = _moment(event)
+        if kind == "user":
+            parse_data = event.get("parse_data") or {}
+            intent = parse_data.get("intent") or {}
+            channel = event.get("input_channel") or channel
+            text = event.get("text")
+            self._context[conversation_id] = (language, channel)
+            append_record(
+                session, conversation_id, Kind.CITIZEN_MESSAGE, moment, key,
+                channel=channel, sender_id=conversation_id, text=text,
+                language=_message_language(parse_data) or language,
+                intent=intent.get("name"), confidence=intent.get("confidence"),
+                data={"message_id": event.get("message_id"), "metadata": event.get("metadata") or {}},
+                personal_data=kinds(text) if isinstance(text, str) else [],
+            )
+        elif kind == "bot":
+            data = event.get("data") or {}
+            append_record(
+                session, conversation_id, Kind.BOT_MESSAGE, moment, key,
+                channel=channel, sender_id="bot", text=event.get("text"), language=language,
+                data={
+                    **{k: data[k] for k in BOT_DATA_KEYS if data.get(k)},
+                    "response": (event.get("metadata") or {}).get("utter_action"),
+                },
+            )
+        elif kind in STATE_CHANGES:
+            append_record(
+                session, conversation_id, Kind.STATE_CHANGE, moment, key,
+                channel=channel, sender_id="rasa", text=STATE_CHANGES[kind], language=language,
+            )
+        elif kind == "slot":  # handoff_reason
+            self._queue(session, conversation_id, str(event.get("value")), language, channel, moment, key)
+        return 1
+
+    def _queue(
+        self, session: Session, conversation_id: str, reason: str, language: Optional[str],
+        channel: Optional[str], moment: datetime, key: str,
+    ) -> None:
+        settings = get_settings()
+        # A fixed clock (BOT_CLOCK, tests and demonstrations) is the time the assistant told the
+        # citizen about, so due times follow it; otherwise the event's own time, also on replay.
+        created_at = settings.clock or moment
+        citizen_record = session.execute(
+            select(ArchiveRecord.id)
+            .where(ArchiveRecord.conversation_id == conversation_id, ArchiveRecord.kind == Kind.CITIZEN_MESSAGE)
+            .order_by(ArchiveRecord.seq.desc())
+            .limit(1)
+        ).scalar()
+        handoff = open_handoff(
+            session, conversation_id=conversation_id, reason=reason, language=language, channel=channel,
+            created_at=created_at, record_id=citizen_record, municipality=load_municipality(),
+            due_hours=settings.handoff_due_hours,
+        )
+        append_record(
+            session, conversation_id, Kind.HANDOFF_EVENT, moment, key,
+            channel=channel, sender_id="bot", text="open" if handoff else "reason_added", language=language,
+            data={
+                "reason": reason,
+                "handoff_id": handoff.id if handoff else None,
+                "due_at": handoff.due_at.isoformat() if handoff else None,
+            },
+        )

@@ -1,0 +1,1 @@
+"""Input channels of our own (served by the Rasa server under /webhooks/<name>/)."""
