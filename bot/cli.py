@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 from bot.config import SettingsError, get_settings
@@ -102,6 +103,40 @@ def _cmd_archive_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _date(value: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-21") from error
+
+
+def _cmd_archive_export(args: argparse.Namespace) -> int:
+    from bot.archive.export import export
+
+    summary = export(args.from_date, args.to_date, Path(args.out), args.format,
+                     schema_dir=Path(args.schemas) if args.schemas else None)
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def _cmd_archive_verify(args: argparse.Namespace) -> int:
+    from bot.archive.verify import verify
+
+    report = verify(Path(args.dir))
+    print("\n".join(report.lines()))
+    return report.exit_status
+
+
+def _cmd_archive_purge(args: argparse.Namespace) -> int:
+    from bot.archive.purge import purge
+
+    summary = purge(args.before, args.by, dry_run=args.dry_run)
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -152,6 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
     archive_commands = archive.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
     migrate = archive_commands.add_parser("migrate", help="create or upgrade the archive's tables")
     migrate.set_defaults(func=_cmd_archive_migrate)
+    export = archive_commands.add_parser("export", help="write a package for the archive institution")
+    export.add_argument("--from", dest="from_date", type=_date, required=True, help="first day (UTC), e.g. 2026-01-01")
+    export.add_argument("--to", dest="to_date", type=_date, required=True, help="last day (UTC), inclusive")
+    export.add_argument("--out", required=True, help="an empty or new folder")
+    export.add_argument("--format", choices=("noark5", "jsonl"), default="noark5")
+    export.add_argument("--schemas", help="folder of the Noark 5 schemas to include in the package")
+    export.set_defaults(func=_cmd_archive_export)
+    verify = archive_commands.add_parser("verify", help="recompute every checksum of an exported package")
+    verify.add_argument("dir")
+    verify.set_defaults(func=_cmd_archive_verify)
+    purge = archive_commands.add_parser("purge", help="delete what the retention policy allows")
+    purge.add_argument("--before", type=_date, required=True, help="only conversations entirely before this day")
+    purge.add_argument("--by", default="operator", help="your name, for the purge log")
+    purge.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    purge.set_defaults(func=_cmd_archive_purge)
     return parser
 
 
@@ -162,13 +212,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         The process exit status.
     """
     args = build_parser().parse_args(argv)
+    from bot.archive.export import ExportError
     from bot.handoff.queue import HandoffError
     from bot.municipality import MunicipalityError
 
     try:
         logging.basicConfig(level=get_settings().log_level, format="%(levelname)s %(name)s: %(message)s")
         return args.func(args)
-    except (SettingsError, MunicipalityError, HandoffError) as error:
+    except (SettingsError, MunicipalityError, HandoffError, ExportError) as error:
         # Configuration mistakes (settings, profiles) are the operator's to fix: say what and where.
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -44,6 +44,8 @@ class Settings:
             conversation; 0 means never.
         handoff_due_hours: working hours within which staff must answer a handoff.
         rasa_url: where staff tools reach the Rasa server's HTTP API.
+        noark5_schema_dir: the National Archives' Noark 5 schemas (for ``archive export --schemas``
+            and the tests); by default ``../shared/standards/noark5-v3.1`` beside the project.
     """
 
     municipality: str
@@ -63,6 +65,7 @@ class Settings:
     archive_retention_days: int
     handoff_due_hours: int
     rasa_url: str
+    noark5_schema_dir: Path
 
 
 def _int(name: str, default: int) -> int:
@@ -137,4 +140,8 @@ def get_settings() -> Settings:
         archive_retention_days=_count("ARCHIVE_RETENTION_DAYS", 0),
         handoff_due_hours=_count("HANDOFF_DUE_HOURS", 24),
         rasa_url=(os.environ.get("RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+        noark5_schema_dir=Path(
+            os.environ.get("NOARK5_SCHEMA_DIR", "").strip()
+            or PROJECT_ROOT.parent / "shared" / "standards" / "noark5-v3.1"
+        ),
     )

@@ -49,7 +49,7 @@ Values (every element the schema requires is filled):
   tilknyttetRegistreringSom "Hoveddokument", variantformat "Arkivformat" (UTF-8 plain text is an
   archive format), format ``x-fmt/111`` (PRONOM: plain text file), created at the export time.
 
-The schema files are the National Archives' own (``/work/shared/standards/noark5-v3.1``); the
+The schema files are the National Archives' own (``../shared/standards/noark5-v3.1`` beside the project, ``NOARK5_SCHEMA_DIR``); the
 tests validate both XML files against them.
 """
 from __future__ import annotations

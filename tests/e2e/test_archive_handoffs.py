@@ -177,3 +177,32 @@ def test_database_unreachable_during_a_conversation_loses_nothing(tmp_path):
     assert len([r for r in rows if r["kind"] == "bot_message"]) >= len(said)
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
     assert len({(r["kind"], r["text"]) for r in rows if r["kind"] == "citizen_message"}) == len(said)
+
+
+def test_export_of_real_conversations_validates_and_verifies(saltvika, tmp_path):
+    from lxml import etree
+
+    from bot.config import get_settings
+
+    schemas = get_settings().noark5_schema_dir
+    package = tmp_path / "package"
+    saltvika.cli("archive", "export", "--from", "2026-01-01", "--to", "2030-12-31", "--out", str(package), "--format", "noark5")
+    for document, schema in (("arkivstruktur.xml", "arkivstruktur.xsd"), ("arkivuttrekk.xml", "addml.xsd")):
+        xsd = etree.XMLSchema(etree.parse(str(schemas / schema)))
+        parsed = etree.parse(str(package / document))
+        assert xsd.validate(parsed), f"{document}: {xsd.error_log}"
+    transcripts = sorted((package / "DOKUMENT").iterdir())
+    case = next(p for p in transcripts if "e2e-archive-case-nb" in p.read_text(encoding="utf-8"))
+    assert FODSELSNUMMER in case.read_text(encoding="utf-8")  # the archive institution gets the complete record
+    assert saltvika.cli("archive", "verify", str(package)).returncode == 0
+
+    content = bytearray(case.read_bytes())
+    content[-2] ^= 0x01  # one byte of one transcript
+    case.write_bytes(bytes(content))
+    result = saltvika.cli("archive", "verify", str(package), check=False)
+    assert result.returncode == 1
+    assert case.name in result.stdout
+
+    jsonl = tmp_path / "jsonl"
+    saltvika.cli("archive", "export", "--from", "2026-01-01", "--to", "2030-12-31", "--out", str(jsonl), "--format", "jsonl")
+    assert saltvika.cli("archive", "verify", str(jsonl)).returncode == 0

@@ -1,14 +1,13 @@
 """Archive export (Noark 5 and JSON Lines), package verification and the retention purge.
 
 The Noark 5 files are validated against the National Archives' official schemas in
-``/work/shared/standards/noark5-v3.1`` (``NOARK5_SCHEMA_DIR`` overrides the folder).
+``../shared/standards/noark5-v3.1`` beside the project (``NOARK5_SCHEMA_DIR`` overrides it).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import os
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -33,7 +32,7 @@ from bot.archive.verify import verify
 from bot.config import get_settings
 from tests.unit import archive_fixtures as fx
 
-SCHEMA_DIR = Path(os.environ.get("NOARK5_SCHEMA_DIR", "/work/shared/standards/noark5-v3.1"))
+SCHEMA_DIR = get_settings().noark5_schema_dir
 N = {"n": noark5.ARKIVSTRUKTUR_NS, "a": noark5.ADDML_NS}
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 EXPORT_CLOCK = "2026-04-10T12:00:00+00:00"
