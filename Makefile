@@ -9,7 +9,7 @@ STAMPS := .stamps
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup train run chat test test-unit test-fast bench-language lock clean
+.PHONY: help setup train run chat test test-fast bench-language bench-content bench-sentences lock clean
 
 help: ## list the targets
 	@echo "Targets:"
@@ -47,6 +47,12 @@ test-fast: setup ## run the tests that need no trained model and no servers
 
 bench-language: setup ## language identification on the UD benchmark: ours against plain lingua
 	$(PY) benchmarks/language.py
+
+bench-content: setup ## SweFAQ answer ranking (ours, BM25, char n-grams) and search speed on 10,000 passages
+	$(PY) benchmarks/content.py
+
+bench-sentences: setup ## sentence splitting: spaCy's sentencizer against the regex splitter
+	$(PY) benchmarks/sentences.py
 
 lock: setup ## re-pin requirements.txt from requirements.in (then run make test)
 	$(PY) -m pip install --quiet -r requirements.in

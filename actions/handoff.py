@@ -20,4 +20,9 @@ class ActionPrepareHandoff(Action):
         profile = municipality()
         language = valid_language(tracker.get_slot("language"), profile)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        return [SlotSet(k, v) for k, v in handoff_slots(profile, language, intent).items()]
+        previous = [e for e in tracker.events if e.get("event") == "user"][-2:-1]
+        previous_intent = ((previous[0].get("parse_data") or {}).get("intent") or {}).get("name") if previous else None
+        after_failed_answer = intent == "request_human" and (
+            tracker.get_slot("website_answered") is False or previous_intent == "feedback_not_helpful"
+        )
+        return [SlotSet(k, v) for k, v in handoff_slots(profile, language, intent, None, after_failed_answer).items()]

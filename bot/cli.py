@@ -137,6 +137,58 @@ def _cmd_archive_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _municipality(args: argparse.Namespace) -> str:
+    return args.municipality or get_settings().municipality
+
+
+def _cmd_content_ingest(args: argparse.Namespace) -> int:
+    from bot.content.ingest import ingest
+
+    summary = ingest(args.source, _municipality(args))
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def _cmd_content_search(args: argparse.Namespace) -> int:
+    from bot.content.search import search
+
+    hits = search(args.query, _municipality(args), args.lang, top_k=args.top)
+    if args.json:
+        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    for rank, hit in enumerate(hits, 1):
+        print(f"{rank}. {hit.score:.3f}  {hit.title} – {hit.heading or ''}\n   {hit.url}\n   {hit.text[:200]}")
+    if not hits:
+        print("No passages.")
+    return 0
+
+
+def _cmd_content_answer(args: argparse.Namespace) -> int:
+    from bot.content.answer import answer
+
+    decision = answer(args.question, _municipality(args), args.lang)
+    if args.json:
+        print(json.dumps(decision.as_dict(), ensure_ascii=False))
+    elif decision.answered:
+        print(f"{decision.snippet}\n({decision.title} – {decision.url}; score {decision.score:.3f})")
+    else:
+        print(f"No good answer on the website (best score {decision.score:.3f}).")
+    return 0
+
+
+def _cmd_content_calibrate(args: argparse.Namespace) -> int:
+    from bot.config import PROJECT_ROOT
+    from bot.content.evaluate import calibrate
+
+    folder = Path(args.questions) if args.questions else PROJECT_ROOT / "data" / "content_eval"
+    files = {path.stem: path for path in sorted(folder.glob("*.yml"))}
+    value, reports = calibrate(files)
+    for report in reports:
+        print(report.line())
+    print(f"threshold {value:.4f} written to data/content/answering.yml")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -182,6 +234,29 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "reply":
             command.add_argument("text", nargs="+", help="the reply")
         command.set_defaults(func=_cmd_handoffs_change, action=action)
+
+    content = commands.add_parser("content", help="the municipality's website content")
+    content_commands = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
+    ingest = content_commands.add_parser("ingest", help="read a website into the assistant's content")
+    ingest.add_argument("source", help="a folder of saved HTML pages, a file of URLs, or a sitemap URL")
+    ingest.add_argument("--municipality", help="profile id (default: MUNICIPALITY)")
+    ingest.set_defaults(func=_cmd_content_ingest)
+    search = content_commands.add_parser("search", help="show the ranked passages for a query")
+    search.add_argument("query")
+    search.add_argument("--municipality")
+    search.add_argument("--lang", choices=("nn", "nb", "sv"))
+    search.add_argument("--top", type=int, default=5)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(func=_cmd_content_search)
+    answer = content_commands.add_parser("answer", help="show exactly the decision the bot makes")
+    answer.add_argument("question")
+    answer.add_argument("--municipality")
+    answer.add_argument("--lang", choices=("nn", "nb", "sv"))
+    answer.add_argument("--json", action="store_true")
+    answer.set_defaults(func=_cmd_content_answer)
+    calibrate = content_commands.add_parser("calibrate", help="choose the answer threshold on calibration questions")
+    calibrate.add_argument("--questions", help="folder of question files (default: data/content_eval)")
+    calibrate.set_defaults(func=_cmd_content_calibrate)
 
     archive = commands.add_parser("archive", help="the public-records archive")
     archive_commands = archive.add_subparsers(dest="archive_command", required=True, metavar="ACTION")

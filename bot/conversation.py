@@ -3,6 +3,7 @@ conversation's language. Actions are thin calls into these functions.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
@@ -99,9 +100,33 @@ def needs_personal_data_warning(text: Any, already_warned: Any) -> bool:
 
 
 def handoff_slots(
-    profile: Municipality, language: str, intent: Optional[str], now: Optional[datetime] = None
+    profile: Municipality,
+    language: str,
+    intent: Optional[str],
+    now: Optional[datetime] = None,
+    after_failed_answer: bool = False,
 ) -> Dict[str, Any]:
-    """Returns the desk slots plus ``handoff_reason`` for a turn that goes to staff."""
+    """Returns the desk slots plus ``handoff_reason`` for a turn that goes to staff.
+
+    Args:
+        after_failed_answer: the citizen accepts the offer to pass on a question the website
+            could not answer (or whose answer did not help): the handoff is ``unanswered``.
+    """
     slots = desk_slots(profile, language, now)
-    slots["handoff_reason"] = handoff_reason(intent, slots["desk_open"])
+    slots["handoff_reason"] = handoff_reason(None if after_failed_answer else intent, slots["desk_open"])
     return slots
+
+
+def website_answer_slots(profile: Municipality, language: str, question: str) -> Dict[str, Any]:
+    """Returns the slots of the assistant's answer from the website (or of its honest refusal)."""
+    from bot.content.answer import answer
+
+    try:
+        decision = answer(question, profile.id, language)
+    except Exception:  # no content or index: say we have no answer rather than fail the turn
+        logging.getLogger(__name__).exception("Website search failed")
+        decision = None
+    if decision is not None and decision.answered:
+        return {"website_answered": True, "answer_snippet": decision.snippet,
+                "answer_title": decision.title, "answer_url": decision.url}
+    return {"website_answered": False, "site_search_url": profile.site_search(question)}

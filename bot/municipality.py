@@ -70,7 +70,7 @@ _PROFILE_FIELDS_REQUIRED = (
     "public_records_url",
     "opening_hours",
 )
-_PROFILE_FIELDS_OPTIONAL = ("postal_address", "lunch", "special_days")
+_PROFILE_FIELDS_OPTIONAL = ("postal_address", "lunch", "special_days", "search_url")
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -467,6 +467,7 @@ class Municipality:
         duty_phone: on-call phone for water, sewage and roads.
         meeting_calendar_url: political meetings and their papers.
         public_records_url: the public records journal.
+        search_url: the website's search with ``{query}`` for the search words, or None.
         weekly_hours: for Monday to Sunday, the regular hours with the lunch taken out.
         lunch: the lunch closure, or None.
         special_days: special days and seasons in profile order.
@@ -487,6 +488,7 @@ class Municipality:
     duty_phone: str
     meeting_calendar_url: str
     public_records_url: str
+    search_url: Optional[str]
     weekly_hours: Tuple[Tuple[Period, ...], ...]
     lunch: Optional[Lunch]
     special_days: Tuple[SpecialDay, ...]
@@ -507,6 +509,12 @@ class Municipality:
             The name in that language, or in the default language when it is not offered.
         """
         return self.name.get(lang) or self.name[self.default_language]
+
+    def site_search(self, query: str) -> str:
+        """The address of the website's search for ``query`` (the front page if it has none)."""
+        from urllib.parse import quote_plus
+
+        return self.search_url.replace("{query}", quote_plus(query)) if self.search_url else self.website
 
     # -- one day ---------------------------------------------------------------------------
 
@@ -736,6 +744,10 @@ def _build(data: Any, path: Path) -> Municipality:
 
     address = text("address")
     postal_address = text("postal_address") if data.get("postal_address") is not None else None
+    search_url = text("search_url") if data.get("search_url") is not None else None
+    if search_url is not None and (not _URL.match(search_url) or "{query}" not in search_url):
+        problems.add("search_url", f"{search_url!r} should be the site's search address with {{query}} in it, "
+                                   "such as https://www.saltvika.kommune.no/sok?q={query}")
 
     weekly: list[Tuple[Period, ...]] = []
     raw_hours = data.get("opening_hours")
@@ -786,6 +798,7 @@ def _build(data: Any, path: Path) -> Municipality:
         duty_phone=duty_phone or "",
         meeting_calendar_url=urls["meeting_calendar_url"] or "",
         public_records_url=urls["public_records_url"] or "",
+        search_url=search_url,
         weekly_hours=tuple(weekly),
         lunch=lunch,
         special_days=tuple(special_days),

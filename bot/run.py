@@ -78,6 +78,25 @@ def server_commands(settings: Settings, model: Path, endpoints: Path) -> Dict[st
     }
 
 
+def ingest_demo_content_if_empty(municipality: str) -> None:
+    """Ingests ``data/website/<municipality>/`` when the municipality has no content yet."""
+    from sqlalchemy import func, select
+
+    from bot.archive.db import session_scope
+    from bot.content.ingest import ingest
+    from bot.content.models import ContentPage
+
+    folder = PROJECT_ROOT / "data" / "website" / municipality
+    with session_scope() as session:
+        pages = session.execute(
+            select(func.count(ContentPage.id)).where(ContentPage.municipality == municipality)
+        ).scalar()
+    if pages or not folder.is_dir():
+        return
+    print(f"Ingesting the demo website {folder.relative_to(PROJECT_ROOT)} ...", flush=True)
+    print("\n".join(ingest(str(folder), municipality).lines()[:1]), flush=True)
+
+
 def run_servers() -> int:
     """Checks the profile, trains if needed, starts both servers and waits.
 
@@ -87,6 +106,7 @@ def run_servers() -> int:
     settings = get_settings()
     load_municipality(settings.municipality)  # a malformed profile stops start-up here, by name
     upgrade()  # migrate the archive once, before several processes use it
+    ingest_demo_content_if_empty(settings.municipality)
     model = train()
     endpoints = write_runtime_endpoints(settings)
     env = _child_environment(settings)

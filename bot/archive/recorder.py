@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 # Events that are part of the public record, and what they become.
 STATE_CHANGES = {"pause": "paused", "resume": "resumed", "session_started": "session_started", "restart": "restarted"}
 BOT_DATA_KEYS = ("buttons", "quick_replies", "elements", "attachment", "image", "custom")
+FEEDBACK_INTENTS = {"feedback_helpful": True, "feedback_not_helpful": False}
 
 
 def event_key(event: Mapping[str, Any]) -> str:
@@ -127,7 +128,7 @@ class ArchiveRecorder:
             channel = event.get("input_channel") or channel
             text = event.get("text")
             self._context[conversation_id] = (language, channel)
-            append_record(
+            citizen = append_record(
                 session, conversation_id, Kind.CITIZEN_MESSAGE, moment, key,
                 channel=channel, sender_id=conversation_id, text=text,
                 language=_message_language(parse_data) or language,
@@ -135,6 +136,8 @@ class ArchiveRecorder:
                 data={"message_id": event.get("message_id"), "metadata": event.get("metadata") or {}},
                 personal_data=kinds(text) if isinstance(text, str) else [],
             )
+            if intent.get("name") in FEEDBACK_INTENTS:
+                self._feedback(session, citizen, FEEDBACK_INTENTS[intent["name"]], moment, key)
         elif kind == "bot":
             data = event.get("data") or {}
             append_record(
@@ -153,6 +156,23 @@ class ArchiveRecorder:
         elif kind == "slot":  # handoff_reason
             self._queue(session, conversation_id, str(event.get("value")), language, channel, moment, key)
         return 1
+
+    def _feedback(self, session: Session, citizen: ArchiveRecord, helpful: bool, moment: datetime, key: str) -> None:
+        """Archives a thumbs up or down with the answer it refers to (the latest website answer)."""
+        answers = session.execute(
+            select(ArchiveRecord)
+            .where(ArchiveRecord.conversation_id == citizen.conversation_id, ArchiveRecord.kind == Kind.BOT_MESSAGE)
+            .order_by(ArchiveRecord.seq.desc())
+            .limit(20)
+        ).scalars()
+        answer = next((r for r in answers if (r.data or {}).get("response") == "utter_website_answer"), None)
+        append_record(
+            session, citizen.conversation_id, Kind.FEEDBACK, moment, key_for(key, "feedback"),
+            channel=citizen.channel, sender_id=citizen.sender_id, language=citizen.language,
+            text="helpful" if helpful else "not helpful",
+            data={"helpful": helpful, "answer_record_id": answer.id if answer else None,
+                  "answer_text": answer.text if answer else None},
+        )
 
     def _queue(
         self, session: Session, conversation_id: str, reason: str, language: Optional[str],

@@ -3,6 +3,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from bot.archive.models import metadata
+import bot.content.models  # noqa: F401  (its tables share the metadata)
 
 config = context.config
 

@@ -1,0 +1,1 @@
+"""Website content: ingestion, passages, the search index and answer selection."""

@@ -1,0 +1,48 @@
+"""End to end: service questions answered from the demo website through the real servers."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import create_engine, text
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def texts(messages):
+    return " ".join(m.get("text", "") for m in messages)
+
+
+@pytest.mark.parametrize("language, question, page, helped", [
+    ("nn", "kor mykje kostar det å ha ungen i barnehagen", "https://www.saltvika.kommune.no/barnehage/pris-og-moderasjon", "Ja, takk"),
+])
+def test_answer_from_the_website_with_source_and_feedback(saltvika, language, question, page, helped):
+    sender = f"e2e-website-{language}"
+    [reply] = saltvika.say(sender, question)
+    assert page in reply["text"] and "Kjelde:" in reply["text"]
+    snippet = reply["text"].split("\n\n")[0]
+    assert 0 < len(snippet) <= 300 and snippet.rstrip().endswith((".", "!", "?", ")"))
+    assert [b["title"] for b in reply["buttons"]] == [helped, "Nei"]
+    assert "Takk for tilbakemeldinga" in texts(saltvika.say(sender, reply["buttons"][0]["payload"]))
+
+    engine = create_engine(f"sqlite:///{saltvika.data_dir / 'archive.db'}")
+    with engine.connect() as connection:
+        feedback = connection.execute(
+            text("SELECT data FROM archive_records WHERE conversation_id = :c AND kind = 'feedback'"), {"c": sender}
+        ).scalar_one()
+        answer_id = json.loads(feedback)["answer_record_id"]
+        answer_text = connection.execute(text("SELECT text FROM archive_records WHERE id = :i"), {"i": answer_id}).scalar_one()
+    engine.dispose()
+    assert json.loads(feedback)["helpful"] is True
+    assert answer_text == reply["text"]
+
+
+def test_no_answer_is_honest_and_offers_a_person(saltvika):
+    sender = "e2e-website-none"
+    [reply] = saltvika.say(sender, "kvar kan eg kjøpe fiskekort i saltvika")
+    assert "ikkje noko sikkert svar" in reply["text"]
+    assert "https://www.saltvika.kommune.no/sok?q=kvar+kan+eg+kj%C3%B8pe+fiskekort+i+saltvika" in reply["text"]
+    assert reply["buttons"][0]["payload"] == "/request_human"
+    saltvika.say(sender, reply["buttons"][0]["payload"])
+    [handoff] = [h for h in json.loads(saltvika.cli("handoffs", "list", "--json").stdout) if h["conversation_id"] == sender]
+    assert (handoff["reason"], handoff["language"]) == ("unanswered", "nn")
