@@ -46,6 +46,11 @@ class Settings:
         rasa_url: where staff tools reach the Rasa server's HTTP API.
         noark5_schema_dir: the National Archives' Noark 5 schemas (for ``archive export --schemas``
             and the tests); by default ``../shared/standards/noark5-v3.1`` beside the project.
+        messenger_verify_token: the token Meta sends when verifying the webhook ("" = off).
+        messenger_app_secret: the app secret that signs Meta's webhook deliveries ("" = off).
+        messenger_page_access_token: the page token for the Send API.
+        messenger_graph_url: the Graph API's address (a local server in the tests).
+        messenger_graph_version: the Graph API version, e.g. ``v21.0``.
     """
 
     municipality: str
@@ -66,6 +71,11 @@ class Settings:
     handoff_due_hours: int
     rasa_url: str
     noark5_schema_dir: Path
+    messenger_verify_token: str
+    messenger_app_secret: str
+    messenger_page_access_token: str
+    messenger_graph_url: str
+    messenger_graph_version: str
 
 
 def _int(name: str, default: int) -> int:
@@ -144,4 +154,9 @@ def get_settings() -> Settings:
             os.environ.get("NOARK5_SCHEMA_DIR", "").strip()
             or PROJECT_ROOT.parent / "shared" / "standards" / "noark5-v3.1"
         ),
+        messenger_verify_token=os.environ.get("MESSENGER_VERIFY_TOKEN", "").strip(),
+        messenger_app_secret=os.environ.get("MESSENGER_APP_SECRET", "").strip(),
+        messenger_page_access_token=os.environ.get("MESSENGER_PAGE_ACCESS_TOKEN", "").strip(),
+        messenger_graph_url=(os.environ.get("MESSENGER_GRAPH_URL", "").strip() or "https://graph.facebook.com").rstrip("/"),
+        messenger_graph_version=os.environ.get("MESSENGER_GRAPH_VERSION", "").strip() or "v21.0",
     )

@@ -17,7 +17,7 @@ from sanic.response import HTTPResponse
 from bot.handoff.outbox import take_pending
 
 logger = logging.getLogger(__name__)
-CHANNELS = ("rest",)
+CHANNELS = ("rest", "widget")
 MAX_SENDER_LENGTH = 255
 
 
