@@ -10,7 +10,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.conversation import language_after_message, municipality, needs_personal_data_warning
+from bot.conversation import (
+    channel_language_choice,
+    language_after_message,
+    municipality,
+    needs_personal_data_warning,
+)
 from bot.texts import response_text
 
 
@@ -27,7 +32,12 @@ class ActionInspectMessage(Action):
         current = tracker.get_slot("language")
         message = tracker.latest_message or {}
         chosen = bool(tracker.get_slot("language_chosen"))
-        language, now_chosen = language_after_message(current, message.get("entities") or [], profile, chosen)
+        # Added for the web widget: a language chosen there comes as metadata {"language": "nn"}
+        # and counts as an explicit request (bot.conversation.channel_language_choice).
+        choice = channel_language_choice(message.get("metadata"))
+        language, now_chosen = language_after_message(
+            current, message.get("entities") or [], profile, chosen, channel_choice=choice
+        )
         events: List[EventType] = []
         if language != current:
             events += [SlotSet("language", language), SlotSet("municipality_name", profile.name_in(language))]

@@ -62,7 +62,11 @@ FIRST_CHOICE_CONFIDENCE = 0.8
 
 
 def language_after_message(
-    current: Optional[str], entities: Iterable[Mapping[str, Any]], profile: Municipality, chosen: bool = True
+    current: Optional[str],
+    entities: Iterable[Mapping[str, Any]],
+    profile: Municipality,
+    chosen: bool = True,
+    channel_choice: Optional[str] = None,
 ) -> Tuple[str, bool]:
     """Returns the conversation's language after a message with these NLU entities.
 
@@ -72,12 +76,18 @@ def language_after_message(
         profile: the municipality (offered and default languages).
         chosen: whether the language was already set by the citizen's own words; until then,
             a detection with at least :data:`FIRST_CHOICE_CONFIDENCE` is enough to set it.
+        channel_choice: a language the citizen picked in the channel's own interface (see
+            :func:`channel_language_choice`); an offered one counts as an explicit request.
 
     Returns:
         The language and whether it is now chosen. Button payloads (``/intent``) carry no
         language entity and change nothing.
     """
     current = valid_language(current, profile)
+    # Added for the web widget (bot/channels/widget.py): the language chosen in the widget is an
+    # explicit request, like "kan du skrive nynorsk?", and wins over what the text looks like.
+    if channel_choice is not None and channel_choice in profile.languages:
+        return channel_choice, True
     entity = next((e for e in entities if e.get("entity") == "language"), None)
     if entity is None or entity.get("value") not in ("nn", "nb", "sv"):
         return current, chosen
@@ -90,6 +100,14 @@ def language_after_message(
     if not chosen and confidence >= FIRST_CHOICE_CONFIDENCE and detection.language in profile.languages:
         return detection.language, True
     return current, chosen
+
+
+# Added for the web widget (bot/channels/widget.py): its language choice arrives as message
+# metadata {"language": "nn"}; language_after_message treats it as an explicit request.
+def channel_language_choice(metadata: Any) -> Optional[str]:
+    """Returns the language a channel's interface sent in the message metadata, or None."""
+    value = metadata.get("language") if isinstance(metadata, Mapping) else None
+    return value if value in ("nn", "nb", "sv") else None
 
 
 def needs_personal_data_warning(text: Any, already_warned: Any) -> bool:

@@ -136,6 +136,21 @@ async def test_explicit_request_wins(language):
     assert as_dict(events)["language"] == language
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_language_chosen_in_the_widget_is_an_explicit_request(language):
+    # The web widget sends its language choice as message metadata (bot/channels/widget.py);
+    # it wins even over strong evidence for the current language, and with a button payload.
+    current = "sv" if language != "sv" else "nb"
+    for text, entities in (("/greet", []), ("hei", [language_entity(current, True)])):
+        widget_tracker = tracker({"language": current, "language_chosen": True}, text=text, entities=entities)
+        widget_tracker.latest_message["metadata"] = {"language": language}
+        events = await ActionInspectMessage().run(CollectingDispatcher(), widget_tracker, {})
+        assert as_dict(events)["language"] == language
+    unknown = tracker({"language": current}, text="/greet")
+    unknown.latest_message["metadata"] = {"language": "en"}
+    assert await ActionInspectMessage().run(CollectingDispatcher(), unknown, {}) == []
+
+
 async def test_button_payload_without_language_keeps_language():
     events = await ActionInspectMessage().run(CollectingDispatcher(), tracker({"language": "sv"}, text="/greet"), {})
     assert events == []
