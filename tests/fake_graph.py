@@ -120,6 +120,8 @@ class FakeGraph:
         self.app_secret = app_secret
         self.require_proof = require_proof
         self.delay = delay
+        #: Recipients who blocked the page or deleted their account: Meta's error 551.
+        self.unavailable: set = set()
         self.requests: List[Request] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -237,6 +239,8 @@ class FakeGraph:
             except ValueError:
                 raise GraphError("(#100) The parameter recipient is required") from None
             validate_send(parsed)
+            if parsed["recipient"]["id"] in self.unavailable:
+                raise GraphError("(#551) This person isn't available right now.", code=551)
         except GraphError as error:
             return error.status, error.body, parsed
         with self._lock:

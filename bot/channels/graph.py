@@ -30,6 +30,9 @@ MAX_QUICK_REPLIES = 13
 MAX_QUICK_REPLY_TITLE = 20
 MAX_PAYLOAD = 1000
 RETRY_DELAY = 0.5  # seconds before the one retry
+#: Meta error codes that a later attempt may get past: 190 invalid or expired token (until the
+#: operator puts in a new one), 2 temporary, 4/17/32/613 rate limits.
+LATER_CODES = frozenset({2, 4, 17, 32, 190, 613})
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,11 @@ class SendResult:
     code: Optional[int] = None
     transient: bool = False
 
+    @property
+    def worth_trying_later(self) -> bool:
+        """A failure that is about the connection, the token or rate limits, not this message."""
+        return not self.ok and (self.transient or self.code in LATER_CODES or self.status == 0)
+
     def describe(self) -> str:
         """One line for a log or an outbox delivery's detail."""
         if self.ok:
@@ -63,17 +71,18 @@ class SendResult:
 
 def _meta_error(status: int, body: bytes) -> SendResult:
     """Reads Meta's ``{"error": {"message", "type", "code"}}`` from a failed response."""
-    message, code = None, None
+    message, code, transient = None, None, False
     try:
         error = json.loads(body.decode("utf-8", errors="replace")).get("error")
         if isinstance(error, dict):
             message = str(error.get("message") or "")[:500] or None
             code = error.get("code") if isinstance(error.get("code"), int) else None
+            transient = error.get("is_transient") is True
     except (ValueError, AttributeError, RecursionError):
         pass
     if message is None:
         message = body[:300].decode("utf-8", errors="replace") or "no error message"
-    return SendResult(ok=False, status=status, error=message, code=code, transient=status >= 500)
+    return SendResult(ok=False, status=status, error=message, code=code, transient=transient or status >= 500)
 
 
 def _interpret(status: int, body: bytes) -> SendResult:

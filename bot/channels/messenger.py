@@ -33,6 +33,7 @@ import hmac
 import json
 import logging
 import re
+import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -91,6 +92,15 @@ _ATTACHMENT_TYPE = re.compile(r"[a-z_]{1,32}")
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*\s+")
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+# Alembic's upgrade is not thread-safe, and ensure_schema runs it once per process and database.
+_schema_lock = threading.Lock()
+
+
+def _schema(url: Optional[str]) -> None:
+    with _schema_lock:
+        ensure_schema(url)
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -460,7 +470,7 @@ def messenger_reply_window_open(
     Returns:
         True when the citizen's last message is at most 7 days old.
     """
-    ensure_schema(url)
+    _schema(url)
     with session_scope(url) as session:
         last = _last_citizen_message_at(session, conversation_id)
     return _window_open(last, now)
@@ -498,7 +508,7 @@ def _deliver_one(graph: GraphClient, outbox_id: int, url: Optional[str], now: Op
                 )
                 if result.ok:
                     continue
-                if index == 0 and (result.transient or not graph.configured):
+                if index == 0 and (result.worth_trying_later or not graph.configured):
                     raise _TryLater(result.describe())
                 done = f"; {index} of {len(parts)} parts were delivered" if index else ""
                 delivery.detail = f"{result.describe()}{done}"
@@ -524,7 +534,7 @@ def deliver_outbox(graph: GraphClient, url: Optional[str] = None, now: Optional[
     Returns:
         How many messages ended how (``sent``, ``refused``, ``failed``, ``taken``, ``later``).
     """
-    ensure_schema(url)
+    _schema(url)
     with session_scope(url) as session:
         pending = session.execute(
             select(OutboxMessage.id, OutboxMessage.conversation_id)
@@ -549,7 +559,7 @@ def deliver_outbox(graph: GraphClient, url: Optional[str] = None, now: Optional[
 
 def record_seen(mid: str, url: Optional[str] = None) -> bool:
     """Records a message id; returns False when it was recorded before (by anyone)."""
-    ensure_schema(url)
+    _schema(url)
     try:
         with session_scope(url) as session:
             session.add(MessengerSeenMessage(mid=mid, seen_at=datetime.now(timezone.utc)))
@@ -695,11 +705,18 @@ class MessengerInput(InputChannel):
 
     def start(self) -> None:
         """Starts polling the staff outbox (the server's ``after_server_start``)."""
-        if not self.configured or not self.graph.configured:
-            logger.warning("Messenger is not configured (MESSENGER_VERIFY_TOKEN, MESSENGER_APP_SECRET, "
-                           "MESSENGER_PAGE_ACCESS_TOKEN); its webhook answers 503 and staff "
-                           "messages for Messenger wait in the outbox")
+        if not self.configured:
+            logger.warning("Messenger is not configured (MESSENGER_VERIFY_TOKEN and MESSENGER_APP_SECRET are "
+                           "empty): its webhook answers 503 and staff messages for Messenger wait in the outbox")
             return
+        if not self.graph.configured:
+            logger.error("MESSENGER_PAGE_ACCESS_TOKEN is empty: Messenger messages are received but no answer "
+                         "can be sent, and staff messages for Messenger wait in the outbox")
+            return
+        try:
+            _schema(self.database_url)  # once, before any worker thread needs it
+        except Exception:
+            logger.exception("Messenger: the database cannot be reached yet; trying again when needed")
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll_outbox(), name="messenger-outbox")
 

@@ -259,7 +259,15 @@ def reply(handoff_id: int, by: str, text: str, url: Optional[str] = None) -> Han
     text = (text or "").strip()
     if not text:
         raise HandoffError("the reply is empty")
-    ensure_schema(url)
+    handoff, _ = _precheck(handoff_id, ANSWERED, url)
+    if handoff.channel == "messenger":
+        from bot.channels.messenger import messenger_reply_window_open
+
+        if not messenger_reply_window_open(handoff.conversation_id, url=url):
+            raise HandoffError(
+                "Messenger lets staff reply only within 7 days of the citizen's last message, and that "
+                "time has passed; contact the citizen another way (phone, letter, e-mail). Nothing was sent."
+            )
     return _change(handoff_id, ANSWERED, by, url, citizen_text=lambda _handoff: text)
 
 

@@ -305,6 +305,20 @@ async def test_bodies_over_one_megabyte_get_413(database, graph):
     assert bot.texts() == ["hei"]
 
 
+async def test_streamed_bodies_over_one_megabyte_get_413(database, graph):
+    bot = Bot()
+
+    async def chunks():  # chunked transfer: no Content-Length to judge by
+        for _ in range(20):
+            yield b"x" * 100_000
+
+    async with serving(make_channel(graph), bot) as client:
+        async with client.http.post(client.webhook, data=chunks(),
+                                    headers={"X-Hub-Signature-256": sign(b"")}) as response:
+            status = response.status
+    assert status == 413 and bot.messages == []
+
+
 async def test_hostile_events_are_skipped_and_the_rest_of_the_batch_is_processed(database, graph, caplog):
     bot = Bot()
     hostile = [
@@ -465,7 +479,8 @@ async def test_quick_reply_and_postback_payloads_go_to_the_bot(database, graph):
         await wait_until(lambda: len(bot.messages) == 3)
         await asyncio.sleep(0.3)
     assert bot.texts(ALICE) == ["/ask_opening_hours", "/ask_contact"] and bot.texts(BOB) == ["/greet"]
-    first, second, third = bot.messages
+    first, second = [m for m in bot.messages if m.sender_id == ALICE]
+    [third] = [m for m in bot.messages if m.sender_id == BOB]
     assert (first.message_id, first.metadata["kind"], first.metadata["title"]) == ("m_qr", "quick_reply", "Opningstider")
     assert (second.message_id, second.metadata["kind"], second.metadata["title"]) == ("m_pb", "postback", "Kontakt oss")
     assert third.message_id.startswith("postback:")
@@ -649,10 +664,20 @@ def test_staff_delivery_waits_while_the_graph_api_is_down_and_keeps_the_order(da
 
 def test_staff_delivery_records_metas_refusal(database, graph):
     [outbox_id] = add_conversation(database, ALICE, datetime.now(timezone.utc), ["hei"])
-    client = make_channel(graph, page_access_token="revoked").graph
-    assert deliver_outbox(client) == {"failed": 1}
+    graph.unavailable.add(ALICE)  # the citizen blocked the page
+    assert deliver_outbox(make_channel(graph).graph) == {"failed": 1}
     delivery = deliveries(database)[outbox_id]
-    assert delivery.delivered is False and "Invalid OAuth access token" in delivery.detail
+    assert delivery.delivered is False
+    assert delivery.detail == "Graph API refused the message (HTTP 400, code 551): (#551) This person isn't available right now."
+    assert deliver_outbox(make_channel(graph).graph) == {}  # recorded once, not tried again
+
+
+def test_staff_messages_wait_while_the_page_token_is_invalid(database, graph):
+    [outbox_id] = add_conversation(database, ALICE, datetime.now(timezone.utc), ["hei"])
+    assert deliver_outbox(make_channel(graph, page_access_token="revoked").graph) == {"later": 1}
+    assert deliveries(database) == {}
+    assert deliver_outbox(make_channel(graph).graph) == {"sent": 1}  # after the operator fixed the token
+    assert deliveries(database)[outbox_id].delivered
 
 
 def test_two_servers_never_send_a_staff_message_twice(database, graph):

@@ -220,11 +220,9 @@
     ]);
 
     ui.transcript = el('ol', { 'class': 'mcw-transcript', tabindex: '0', id: ID + '-transcript' });
-    ui.typingText = el('span', {});
-    ui.typing = el('p', { 'class': 'mcw-typing', hidden: '' }, [
-      el('span', { 'class': 'mcw-dots', 'aria-hidden': 'true' }, [el('span'), el('span'), el('span')]),
-      ui.typingText
-    ]);
+    // A status message (WCAG 4.1.3): the role="status" region is always there and gets its text
+    // ("the assistant is typing") while an answer is on its way.
+    ui.typing = el('p', { 'class': 'mcw-typing', role: 'status' });
     ui.error = el('p', { 'class': 'mcw-error', id: ID + '-error', hidden: '' });
 
     ui.inputLabel = el('label', { 'for': ID + '-input', 'class': 'mcw-input-label' });
@@ -277,7 +275,7 @@
     ui.langLabel.textContent = label('language');
     ui.langSelect.value = lang;
     ui.transcript.setAttribute('aria-label', label('transcript'));
-    ui.typingText.textContent = label('typing');
+    if (ui.typing.firstChild) { setTyping(true); }
     ui.inputLabel.textContent = label('input');
     ui.hint.textContent = label('hint');
     ui.send.textContent = label('send');
@@ -349,7 +347,7 @@
     saveState();
     var item = renderEntry(entry);
     if (announce) { announceEntry(entry); }
-    scrollToLatest(item, entry.who !== 'user');
+    scrollToLatest();
     return item;
   }
 
@@ -360,15 +358,15 @@
     while (ui.live.childNodes.length > 3) { ui.live.removeChild(ui.live.firstChild); }
   }
 
-  function scrollToLatest(item, reply) {
+  function scrollToLatest() {
     var behavior = reduceMotion && reduceMotion.matches ? 'auto' : 'smooth';
-    if (ui.transcript.scrollHeight > ui.transcript.clientHeight + 1) {
-      ui.transcript.scrollTo ? ui.transcript.scrollTo({ top: ui.transcript.scrollHeight, behavior: behavior })
-        : (ui.transcript.scrollTop = ui.transcript.scrollHeight);
-    } else if (reply && ui.panel.scrollHeight > ui.panel.clientHeight + 1 && item.scrollIntoView) {
-      // Small screens and high zoom: the whole panel scrolls; show where the reply begins.
-      item.scrollIntoView({ block: 'nearest', behavior: behavior });
-    }
+    [ui.transcript, ui.panel].forEach(function (box) {
+      // The transcript scrolls on its own; on low screens and at high zoom the whole panel does.
+      // Either way the newest message ends just above the input, which stays in view.
+      if (box.scrollHeight > box.clientHeight + 1) {
+        if (box.scrollTo) { box.scrollTo({ top: box.scrollHeight, behavior: behavior }); } else { box.scrollTop = box.scrollHeight; }
+      }
+    });
   }
 
   function renderTranscript() {
@@ -386,7 +384,12 @@
 
   function clearError() { ui.error.hidden = true; ui.error.textContent = ''; }
 
-  function setTyping(on) { ui.typing.hidden = !on; }
+  function setTyping(on) {
+    while (ui.typing.firstChild) { ui.typing.removeChild(ui.typing.firstChild); }
+    if (!on) { return; }
+    ui.typing.appendChild(el('span', { 'class': 'mcw-dots', 'aria-hidden': 'true' }, [el('span'), el('span'), el('span')]));
+    ui.typing.appendChild(el('span', { lang: state.lang, text: label('typing') }));
+  }
 
   // ---- talking to the server --------------------------------------------------------------
 
@@ -539,6 +542,7 @@
     // Let the browser draw the closed state first so the (optional) transition runs.
     window.requestAnimationFrame(function () { ui.panel.classList.add('mcw-panel--shown'); });
     ui.transcript.scrollTop = ui.transcript.scrollHeight;
+    ui.panel.scrollTop = ui.panel.scrollHeight;
     if (moveFocus) { ui.input.focus(); }
     greet();
     startPolling();
@@ -592,8 +596,9 @@
       if (shown) { return; }
       shown = true;
       ui.root.hidden = false;
-      // Restore an open panel after a page load, without taking the focus from the page.
-      if (state.open) { openPanel(false); }
+      // Restore an open panel after a page load, without taking the focus from the page; but not
+      // where it would fill the screen (phones, high zoom) and hide the page the citizen came to.
+      if (state.open && !(fullScreen && fullScreen.matches)) { openPanel(false); }
     };
     link.addEventListener('load', show);
     link.addEventListener('error', show);

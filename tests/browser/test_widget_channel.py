@@ -1,0 +1,127 @@
+"""The widget's channel over plain HTTP: the webhook's contract, the files, the demo page, CORS."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SENDER = "0123456789abcdef0123456789abcdef"
+
+
+def post(assistant, body=None, data=None, content_type="application/json"):
+    return requests.post(
+        f"{assistant.url}/webhooks/widget/webhook", json=body if data is None else None,
+        data=data, headers={"Content-Type": content_type}, timeout=60,
+    )
+
+
+def test_answers_like_the_rest_channel_with_the_language_of_each_message(assistant):
+    answer = post(assistant, {"sender": SENDER, "message": "/greet", "metadata": {"language": "sv"}})
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    [greeting] = answer.json()
+    assert greeting["recipient_id"] == SENDER and greeting["lang"] == "sv"
+    assert greeting["text"].startswith("Hej och välkommen!") and "08.00–15.30" in greeting["text"]
+    assert [b["payload"] for b in greeting["buttons"]] == ["/ask_opening_hours", "/ask_contact", "/request_human"]
+    # Without metadata the conversation keeps its language (and its channel is "widget").
+    [answer] = post(assistant, {"sender": SENDER, "message": "/ask_contact"}).json()
+    assert answer["lang"] == "sv" and answer["text"].startswith("Så når du Saltvika kommun")
+    tracker = assistant.tracker(SENDER)
+    assert tracker["latest_input_channel"] == "widget"
+    assert tracker["latest_message"]["metadata"] == {}
+
+
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"sender": "short", "message": "hei"}, 400, "sender"),
+        ({"sender": "x" * 65, "message": "hei"}, 400, "sender"),
+        ({"sender": "bad sender id", "message": "hei"}, 400, "sender"),
+        ({"sender": SENDER}, 400, "message must be a string"),
+        ({"sender": SENDER, "message": 42}, 400, "message must be a string"),
+        ({"sender": SENDER, "message": ""}, 400, "empty"),
+        ({"sender": SENDER, "message": " \n\t "}, 400, "empty"),
+        ({"sender": SENDER, "message": "a" * 5001}, 413, "at most 5000"),
+        ({"sender": SENDER, "message": "hei", "metadata": {"language": "en"}}, 400, "nn, nb, sv"),
+        ({"sender": SENDER, "message": "hei", "metadata": {"language": "nn", "x": 1}}, 400, "unknown metadata"),
+        ({"sender": SENDER, "message": "hei", "metadata": "nn"}, 400, "metadata must be"),
+        ({"sender": SENDER, "message": "hei", "channel": "rest"}, 400, "unknown field"),
+        (["not", "an", "object"], 400, "JSON object"),
+    ],
+)
+def test_refuses_bad_requests_with_a_clear_error(assistant, body, status, words):
+    answer = post(assistant, body)
+    assert answer.status_code == status
+    assert words in answer.json()["error"]
+
+
+def test_refuses_what_is_not_json(assistant):
+    for data, content_type in (("{not json", "application/json"), ('{"sender": "x"}', "text/plain"),
+                               ("sender=abc", "application/x-www-form-urlencoded"), ("", "application/json")):
+        answer = post(assistant, data=data.encode(), content_type=content_type)
+        assert answer.status_code == 400, (data, content_type)
+        assert answer.json()["error"]
+    assert post(assistant, {"sender": SENDER, "message": "a" * 5000}).status_code == 200
+
+
+def test_cors_allows_the_municipality_s_pages(assistant):
+    origin = "https://www.saltvika.kommune.no"
+    preflight = requests.options(
+        f"{assistant.url}/webhooks/widget/webhook", timeout=30,
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"},
+    )
+    assert preflight.status_code < 300
+    assert preflight.headers["Access-Control-Allow-Origin"] == origin
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "content-type" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    answer = requests.post(f"{assistant.url}/webhooks/widget/webhook", timeout=60, headers={"Origin": origin},
+                           json={"sender": SENDER, "message": "/greet"})
+    assert answer.headers["Access-Control-Allow-Origin"] == origin
+    staff = requests.get(f"{assistant.url}/webhooks/outbox/messages", params={"sender": SENDER},
+                         headers={"Origin": origin}, timeout=30)
+    assert staff.headers["Access-Control-Allow-Origin"] == origin
+
+
+@pytest.mark.parametrize("name, content_type", [("widget.js", "text/javascript"), ("widget.css", "text/css")])
+def test_serves_the_widget_s_files_cacheable(assistant, name, content_type):
+    answer = requests.get(f"{assistant.url}/webhooks/widget/{name}", timeout=30)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == f"{content_type}; charset=utf-8"
+    assert answer.headers["Cache-Control"] == "public, max-age=3600"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    again = requests.get(f"{assistant.url}/webhooks/widget/{name}", timeout=30,
+                         headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304 and not again.content
+
+
+def test_the_script_never_writes_html():
+    from bot.channels.widget import STATIC_DIR
+
+    source = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in source
+
+
+def test_demo_page_embeds_the_widget_with_one_script_tag(assistant):
+    answer = requests.get(f"{assistant.url}/webhooks/widget/demo", timeout=30)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+    page = answer.text
+    assert '<html lang="nn">' in page
+    assert "<title>Servicetorget – Saltvika kommune</title>" in page
+    assert "<h1>Servicetorget</h1>" in page and page.count("<h2") >= 4
+    assert "Servicetorget har ope måndag–fredag 08:00–15:30" in page
+    assert 'href="https://www.saltvika.kommune.no/politikk/motekalender"' in page
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts == [
+        f'<script src="{assistant.url}/webhooks/widget/widget.js" data-server="{assistant.url}" '
+        'data-lang="nn" data-municipality="saltvika" defer>'
+    ]
+
+
+def test_health(assistant):
+    assert requests.get(f"{assistant.url}/webhooks/widget/", timeout=30).json() == {"status": "ok"}
