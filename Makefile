@@ -9,7 +9,7 @@ STAMPS := .stamps
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup train run chat test test-fast bench-language bench-content bench-sentences lock clean
+.PHONY: help setup browser-setup train run chat test test-fast bench-language bench-content bench-sentences lock clean
 
 help: ## list the targets
 	@echo "Targets:"
@@ -29,6 +29,16 @@ $(STAMPS)/venv: requirements.txt
 
 setup: $(STAMPS)/venv ## create .venv with Python 3.10 and the pinned dependencies
 
+# Browser tests: Debian's chromium (never a browser download) and axe-core from the npm registry.
+$(STAMPS)/browser: $(STAMPS)/venv
+	@test -x /usr/bin/chromium || { echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	test -f $(VENV)/axe/node_modules/axe-core/axe.min.js || \
+	  npm install --prefix $(VENV)/axe --no-audit --no-fund --no-save --silent axe-core@4.14.1
+	@touch $@
+
+browser-setup: $(STAMPS)/browser ## install what the browser tests need (Debian chromium, axe-core)
+
 train: setup ## train a model unless one matches the current data (models/assistant-<hash>.tar.gz)
 	$(PY) -m bot train
 
@@ -38,7 +48,7 @@ run: setup ## set up what is missing, train if needed, start the Rasa server and
 chat: setup ## chat in the terminal with the assistant that `make run` started
 	$(PY) -m bot chat
 
-test: setup ## set up, train if needed, and run every test (unit, NLU gate, conversations, end-to-end)
+test: setup $(STAMPS)/browser ## set up, train if needed, and run every test (unit, NLU gate, conversations, end-to-end, browser)
 	$(PY) -m bot train
 	$(PY) -m pytest -ra
 

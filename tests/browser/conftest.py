@@ -41,7 +41,9 @@ def assistant(tmp_path_factory):
     running.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API runs, its event loop counts as running
+# in this thread, and pytest-asyncio could not run the async tests of later modules.
+@pytest.fixture(scope="module")
 def browser():
     try:
         from playwright.sync_api import sync_playwright

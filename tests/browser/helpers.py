@@ -1,12 +1,14 @@
 """What a citizen does with the widget, as small steps for the browser tests."""
 from __future__ import annotations
 
+import functools
 import json
 from typing import Dict, List
 
+import yaml
 from playwright.sync_api import Page, expect
 
-from tests.e2e.assistant import RunningAssistant
+from tests.e2e.assistant import PROJECT_ROOT, RunningAssistant
 
 STORAGE_KEY = "municipal-chat:saltvika"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -81,3 +83,28 @@ def run_axe(page: Page, axe_source) -> List[Dict]:
         WCAG_21_AA,
     )
     return result
+
+
+# Answers are checked against domain.yml itself (trainers edit the wording there), not copies.
+@functools.lru_cache(maxsize=1)
+def _responses() -> Dict:
+    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+
+
+def variation(name: str, language: str, **slots) -> Dict:
+    """The variation of response ``name`` that the assistant uses in this language and state."""
+    state = dict(slots, language=language)
+    for candidate in _responses()[name]:
+        if all(c.get("type") == "slot" and state.get(c.get("name")) == c.get("value")
+               for c in candidate.get("condition") or []):
+            return candidate
+    raise KeyError(f"no variation of {name} for {state}")
+
+
+def opening(name: str, language: str, **slots) -> str:
+    """The fixed start of a response: its text up to the first {placeholder}."""
+    return variation(name, language, **slots)["text"].split("{")[0].strip()
+
+
+def button_titles(name: str, language: str, **slots) -> List[str]:
+    return [button["title"] for button in variation(name, language, **slots).get("buttons") or []]

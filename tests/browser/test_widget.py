@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,12 +19,15 @@ from playwright.sync_api import expect  # noqa: E402
 
 from tests.browser.helpers import (  # noqa: E402
     bot_messages,
+    button_titles,
     choose_language,
     dialog,
     message_languages,
     open_demo,
     open_widget,
+    opening,
     run_axe,
+    variation,
     say,
     stored,
     wait_until_settled,
@@ -48,9 +52,9 @@ def test_opens_with_the_nynorsk_greeting_and_opening_hours(assistant, page, tmp_
     expect(page.locator(".mcw-input")).to_be_focused()
     greeting = bot_messages(page).first
     expect(greeting).to_have_attribute("lang", "nn")
-    expect(greeting).to_contain_text("Hei og velkomen!")
-    expect(greeting).to_contain_text("Servicetorget har ope i dag 08:00–15:30")
-    expect(greeting.get_by_role("button")).to_have_text(["Opningstider", "Kontakt oss", "Snakk med ein tilsett"])
+    expect(greeting).to_contain_text(opening("utter_greet", "nn", desk_open=True))
+    expect(greeting).to_contain_text("08:00–15:30")  # Saltvika's hours today
+    expect(greeting.get_by_role("button")).to_have_text(button_titles("utter_greet", "nn", desk_open=True))
     # The interface: labelled controls, and the polite live region that announced the greeting.
     expect(panel.get_by_role("combobox", name="Språk")).to_have_value("nn")
     expect(panel.get_by_role("option")).to_have_text(["Nynorsk", "Bokmål", "Svenska"])
@@ -58,7 +62,7 @@ def test_opens_with_the_nynorsk_greeting_and_opening_hours(assistant, page, tmp_
     expect(panel.get_by_role("button", name="Send")).to_be_visible()
     expect(panel.get_by_role("button", name="Lukk")).to_be_visible()
     live = page.locator(".mcw-root [aria-live=polite]")
-    expect(live).to_contain_text("Hei og velkomen!")
+    expect(live).to_contain_text(opening("utter_greet", "nn", desk_open=True))
     expect(live.locator("p").last).to_have_attribute("lang", "nn")
     page.screenshot(path=str(tmp_path / "widget.png"))
     if os.environ.get("UPDATE_WIDGET_SCREENSHOT"):
@@ -70,16 +74,16 @@ def test_opens_with_the_nynorsk_greeting_and_opening_hours(assistant, page, tmp_
 def test_chats_in_nynorsk_bokmal_and_swedish(assistant, page):
     open_demo(page, assistant)
     open_widget(page)
-    assert "Servicetorget har ope måndag–fredag" in say(page, "kva tid har de ope i dag?")
-    assert choose_language(page, "nb").startswith("Selvfølgelig – nå skriver jeg bokmål")
+    assert opening("utter_opening_hours", "nn", desk_open=True) in say(page, "kva tid har de ope i dag?")
+    assert choose_language(page, "nb") == variation("utter_language_changed", "nb")["text"]
     expect(page.locator(".mcw-launcher")).to_have_text("Chat med kommunen")
     expect(page.get_by_role("textbox", name="Skriv meldingen din")).to_be_visible()
-    answer = say(page, "hva er telefonnummeret og adressen til kommunen?")
-    assert "Telefon: 57 69 40 00" in answer and "Nettside:" in answer
-    assert choose_language(page, "sv").startswith("Absolut – nu skriver jag på svenska")
+    answer = say(page, "når har dere åpent på servicetorget?")
+    assert opening("utter_opening_hours", "nb", desk_open=True) in answer and opening("utter_opening_hours", "nn", desk_open=True) not in answer
+    assert choose_language(page, "sv") == variation("utter_language_changed", "sv")["text"]
     expect(page.locator(".mcw-launcher")).to_have_text("Chatta med kommunen")
     expect(page.get_by_role("button", name="Skicka")).to_be_visible()
-    assert "Kontaktcenter har öppet" in say(page, "vilka öppettider har ni?")
+    assert opening("utter_opening_hours", "sv", desk_open=True) in say(page, "vilka öppettider har ni?")
     # Every message is marked with its language: greeting and first exchange nn, then nb, then sv.
     assert message_languages(page) == ["nn", "nn", "nn", "nb", "nb", "nb", "sv", "sv", "sv"]
     assert page.locator(".mcw-root").get_attribute("lang") == "sv"
@@ -92,7 +96,7 @@ def test_follows_the_conversation_when_the_citizen_writes_another_language(assis
     choose_language(page, "nb")
     # Clear Swedish after choosing Bokmål: the assistant switches (strong evidence), and the
     # widget follows it, labels and language choice included.
-    assert "Kontaktcenter har öppet" in say(page, "Hej! Jag undrar vilka öppettider ni har i kommunhuset i dag?")
+    assert opening("utter_opening_hours", "sv", desk_open=True) in say(page, "Hej! Jag undrar vilka öppettider ni har i kommunhuset i dag?")
     assert message_languages(page)[-1] == "sv"
     expect(page.locator(".mcw-lang-select")).to_have_value("sv")
     expect(page.get_by_role("button", name="Skicka")).to_be_visible()
@@ -110,17 +114,18 @@ def test_works_with_the_keyboard_alone(assistant, page):
     page.keyboard.press("Enter")
     expect(dialog(page)).to_be_visible()
     expect(page.locator(".mcw-input")).to_be_focused()
-    expect(bot_messages(page).first).to_contain_text("Hei og velkomen!")
+    expect(bot_messages(page).first).to_contain_text(opening("utter_greet", "nn", desk_open=True))
     wait_until_settled(page)
     page.keyboard.type("kva er opningstidene?")
     page.keyboard.press("Enter")
     expect(bot_messages(page)).to_have_count(2)
-    expect(bot_messages(page).nth(1)).to_contain_text("Servicetorget har ope")
+    expect(bot_messages(page).nth(1)).to_contain_text(opening("utter_opening_hours", "nn", desk_open=True))
     expect(page.locator(".mcw-input")).to_have_value("")
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Send")).to_be_focused()
     page.keyboard.press("Shift+Tab")
-    contact = bot_messages(page).first.get_by_role("button", name="Kontakt oss")
+    title = button_titles("utter_greet", "nn", desk_open=True)[1]  # the contact button
+    contact = bot_messages(page).first.get_by_role("button", name=title)
     for _ in range(10):  # back from the input to the buttons under the greeting
         page.keyboard.press("Shift+Tab")
         if contact.evaluate("node => node === document.activeElement"):
@@ -128,9 +133,10 @@ def test_works_with_the_keyboard_alone(assistant, page):
     expect(contact).to_be_focused()
     assert contact.evaluate("node => getComputedStyle(node).outlineStyle") == "solid"
     page.keyboard.press("Enter")
-    expect(page.locator(".mcw-msg--user").last).to_contain_text("Kontakt oss")
+    expect(page.locator(".mcw-msg--user .mcw-text").last).to_have_text(title)
     expect(bot_messages(page)).to_have_count(3)
-    expect(bot_messages(page).nth(2)).to_contain_text("Telefon: 57 69 40 00")
+    expect(bot_messages(page).nth(2)).to_contain_text(opening("utter_contact", "nn"))
+    expect(bot_messages(page).nth(2)).to_contain_text("57 69 40 00")
     page.keyboard.press("Escape")
     expect(dialog(page)).to_be_hidden()
     expect(launcher).to_be_focused()
@@ -153,14 +159,14 @@ def test_keeps_the_conversation_across_page_loads(assistant, page):
     assert stored(page)["sender"] == before["sender"]
     page.wait_for_timeout(1000)
     expect(bot_messages(page)).to_have_count(2)  # no second greeting
-    assert "Servicetorget har ope" in say(page, "og opningstidene?")  # the same conversation goes on
+    assert opening("utter_opening_hours", "nn", desk_open=True) in say(page, "og opningstidene?")  # the same conversation goes on
     assert assistant.tracker(before["sender"])["latest_input_channel"] == "widget"
 
 
 def test_shows_a_staff_reply_marked_as_from_a_person(assistant, page):
     open_demo(page, assistant)
     open_widget(page)
-    assert "Ein tilsett svarar deg her i chatten" in say(page, "eg vil snakke med ein tilsett")
+    assert opening("utter_handoff_open", "nn") in say(page, "eg vil snakke med ein tilsett")
     sender = stored(page)["sender"]
     handoffs = json.loads(assistant.cli("handoffs", "list", "--json").stdout)
     [handoff] = [h for h in handoffs if h["conversation_id"] == sender]
@@ -170,7 +176,7 @@ def test_shows_a_staff_reply_marked_as_from_a_person(assistant, page):
                   f"Hei, eg heiter Kari og arbeider på servicetorget. {XSS} Kva gjeld det?")
     staff = page.locator(".mcw-msg--staff")
     expect(staff).to_have_count(2, timeout=20_000)  # "a person has taken over", then Kari's reply
-    expect(staff.first).to_contain_text("Ein tilsett har teke over samtalen")
+    expect(staff.first).to_have_text(re.compile(re.escape(variation("utter_staff_took_over", "nn")["text"])))
     reply = staff.last
     expect(reply.locator(".mcw-who")).to_have_text("Tilsett i kommunen (person)")
     expect(reply.locator(".mcw-text")).to_have_text(f"Hei, eg heiter Kari og arbeider på servicetorget. {XSS} Kva gjeld det?")
@@ -262,7 +268,7 @@ def test_reflows_on_a_phone_and_at_400_percent_zoom(assistant, new_page, viewpor
     expect(bot_messages(page).last).to_be_in_viewport()
     field_box = field.bounding_box()
     assert 0 <= field_box["x"] and field_box["x"] + field_box["width"] <= viewport["width"]
-    assert "Servicetorget har ope" in say(page, "opningstider")
+    assert opening("utter_opening_hours", "nn", desk_open=True) in say(page, "opningstider")
     send = page.locator(".mcw-send")
     send.scroll_into_view_if_needed()
     assert send.bounding_box()["x"] + send.bounding_box()["width"] <= viewport["width"]
@@ -361,9 +367,9 @@ def test_works_embedded_in_a_page_of_another_origin(assistant, page):
         page.goto(f"http://localhost:{server.server_address[1]}/")
         expect(page.locator(".mcw-launcher")).to_have_text("Chatta med kommunen")
         open_widget(page)  # a CORS preflight and a cross-origin POST
-        expect(bot_messages(page).first).to_contain_text("Hej och välkommen!")
+        expect(bot_messages(page).first).to_contain_text(opening("utter_greet", "sv", desk_open=True))
         expect(bot_messages(page).first).to_have_attribute("lang", "sv")
-        assert "Kontaktcenter har öppet" in say(page, "när har ni öppet?")
+        assert opening("utter_opening_hours", "sv", desk_open=True) in say(page, "när har ni öppet?")
     finally:
         server.shutdown()
         server.server_close()

@@ -6,6 +6,8 @@ import re
 import pytest
 import requests
 
+from tests.browser.helpers import opening, variation
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SENDER = "0123456789abcdef0123456789abcdef"
@@ -24,11 +26,13 @@ def test_answers_like_the_rest_channel_with_the_language_of_each_message(assista
     assert answer.headers["Cache-Control"] == "no-store"
     [greeting] = answer.json()
     assert greeting["recipient_id"] == SENDER and greeting["lang"] == "sv"
-    assert greeting["text"].startswith("Hej och välkommen!") and "08.00–15.30" in greeting["text"]
-    assert [b["payload"] for b in greeting["buttons"]] == ["/ask_opening_hours", "/ask_contact", "/request_human"]
+    assert greeting["text"].startswith(opening("utter_greet", "sv", desk_open=True))
+    assert "08.00–15.30" in greeting["text"]  # today's hours, Swedish style
+    assert greeting["buttons"] == variation("utter_greet", "sv", desk_open=True)["buttons"]
     # Without metadata the conversation keeps its language (and its channel is "widget").
     [answer] = post(assistant, {"sender": SENDER, "message": "/ask_contact"}).json()
-    assert answer["lang"] == "sv" and answer["text"].startswith("Så når du Saltvika kommun")
+    assert answer["lang"] == "sv" and answer["text"].startswith(opening("utter_contact", "sv"))
+    assert "Saltvika kommun" in answer["text"] and "57 69 40 00" in answer["text"]
     tracker = assistant.tracker(SENDER)
     assert tracker["latest_input_channel"] == "widget"
     assert tracker["latest_message"]["metadata"] == {}

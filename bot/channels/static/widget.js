@@ -329,9 +329,12 @@
     var body = el('p', { 'class': 'mcw-text' });
     linkify(body, entry.text);
     item.appendChild(body);
-    if (entry.buttons && entry.buttons.length) {
+    var buttons = Array.isArray(entry.buttons) ? entry.buttons.filter(function (b) {
+      return b && typeof b.title === 'string' && typeof b.payload === 'string';
+    }) : [];
+    if (buttons.length) {
       var group = el('div', { 'class': 'mcw-buttons' });
-      entry.buttons.forEach(function (button) {
+      buttons.forEach(function (button) {
         var b = el('button', { type: 'button', 'class': 'mcw-choice', text: button.title });
         b.addEventListener('click', function () { sendMessage(button.payload, button.title, { fromButton: true }); });
         group.appendChild(b);
@@ -347,7 +350,6 @@
     saveState();
     var item = renderEntry(entry);
     if (announce) { announceEntry(entry); }
-    scrollToLatest();
     return item;
   }
 
@@ -358,15 +360,26 @@
     while (ui.live.childNodes.length > 3) { ui.live.removeChild(ui.live.firstChild); }
   }
 
-  function scrollToLatest() {
+  // Shows the newest messages. firstReply: the first of the answers that just came in; the
+  // transcript then scrolls no further than to where it begins, so a long answer is read from
+  // its start. On low screens and at high zoom the whole panel scrolls, to its end, so that the
+  // input stays in view with the newest message just above it.
+  function scrollToLatest(firstReply) {
     var behavior = reduceMotion && reduceMotion.matches ? 'auto' : 'smooth';
-    [ui.transcript, ui.panel].forEach(function (box) {
-      // The transcript scrolls on its own; on low screens and at high zoom the whole panel does.
-      // Either way the newest message ends just above the input, which stays in view.
-      if (box.scrollHeight > box.clientHeight + 1) {
-        if (box.scrollTo) { box.scrollTo({ top: box.scrollHeight, behavior: behavior }); } else { box.scrollTop = box.scrollHeight; }
+    var box = ui.transcript;
+    if (box.scrollHeight > box.clientHeight + 1) {
+      var top = box.scrollHeight;
+      if (firstReply) {
+        var start = box.scrollTop + firstReply.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+        top = Math.min(top, Math.max(0, start));
       }
-    });
+      scrollBox(box, top, behavior);
+    }
+    if (ui.panel.scrollHeight > ui.panel.clientHeight + 1) { scrollBox(ui.panel, ui.panel.scrollHeight, behavior); }
+  }
+
+  function scrollBox(box, top, behavior) {
+    if (box.scrollTo) { box.scrollTo({ top: top, behavior: behavior }); } else { box.scrollTop = top; }
   }
 
   function renderTranscript() {
@@ -431,6 +444,7 @@
     var bubble = null;
     if (!options.silent) {
       bubble = addEntry({ who: 'user', text: display || message, lang: langAtSend }, false);
+      scrollToLatest(null);
     }
     setTyping(true);
     post(message, sentLang ? { language: langAtSend } : null).then(function (messages) {
@@ -444,6 +458,7 @@
         state.lang = reported;
         applyLabels();
       }
+      var firstReply = null;
       (Array.isArray(messages) ? messages : []).forEach(function (m) {
         if (!m || (typeof m.text !== 'string' && !m.buttons && !m.image)) { return; }
         var buttons = Array.isArray(m.buttons) ? m.buttons.filter(function (b) {
@@ -451,8 +466,10 @@
         }).map(function (b) { return { title: b.title, payload: b.payload }; }) : [];
         var text = typeof m.text === 'string' ? m.text : '';
         if (typeof m.image === 'string') { text = (text ? text + '\n' : '') + m.image; }
-        addEntry({ who: 'bot', text: text, lang: normalLang(m.lang) || state.lang, buttons: buttons }, true);
+        var item = addEntry({ who: 'bot', text: text, lang: normalLang(m.lang) || state.lang, buttons: buttons }, true);
+        firstReply = firstReply || item;
       });
+      if (firstReply) { scrollToLatest(firstReply); }
       saveState();
       if (options.onSuccess) { options.onSuccess(); }
     }).catch(function (problem) {
@@ -506,11 +523,14 @@
     fetch(SERVER + '/webhooks/outbox/messages?sender=' + encodeURIComponent(state.sender), { credentials: 'omit' })
       .then(function (response) { return response.ok ? response.json() : { messages: [] }; })
       .then(function (body) {
+        var firstReply = null;
         (body && Array.isArray(body.messages) ? body.messages : []).forEach(function (m) {
           if (!m || typeof m.text !== 'string' || state.seenStaff.indexOf(m.id) >= 0) { return; }
           state.seenStaff.push(m.id);
-          addEntry({ who: 'staff', text: m.text, lang: state.lang }, true);
+          var item = addEntry({ who: 'staff', text: m.text, lang: state.lang }, true);
+          firstReply = firstReply || item;
         });
+        if (firstReply) { scrollToLatest(firstReply); }
       })
       .catch(function () { /* the next poll tries again */ })
       .finally(function () { polling = false; });
