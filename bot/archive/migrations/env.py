@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 from bot.archive.models import metadata
 import bot.content.models  # noqa: F401  (its tables share the metadata)
 import bot.channels.models  # noqa: F401
+import bot.staff.models  # noqa: F401
 
 config = context.config
 
