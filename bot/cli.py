@@ -189,6 +189,19 @@ def _cmd_content_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_staff_add_user(args: argparse.Namespace) -> int:
+    from bot.staff.users import main_add_user
+
+    return main_add_user([args.name, "--role", args.role], stdin=sys.stdin)
+
+
+def _cmd_staff_serve(args: argparse.Namespace) -> int:
+    from bot.staff.app import main_serve
+
+    port = args.port or get_settings().staff_port
+    return main_serve(["--port", str(port)] + (["--host", args.host] if args.host else [])) or 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -257,6 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = content_commands.add_parser("calibrate", help="choose the answer threshold on calibration questions")
     calibrate.add_argument("--questions", help="folder of question files (default: data/content_eval)")
     calibrate.set_defaults(func=_cmd_content_calibrate)
+
+    staff = commands.add_parser("staff", help="the staff web app and its users")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    add_user = staff_commands.add_parser("add-user", help="create a user; the password is read from standard input")
+    add_user.add_argument("name")
+    add_user.add_argument("--role", choices=("staff", "admin"), required=True)
+    add_user.set_defaults(func=_cmd_staff_add_user)
+    serve = staff_commands.add_parser("serve", help="run the staff web app (make run starts it too)")
+    serve.add_argument("--port", type=int, help="default: STAFF_PORT (8080)")
+    serve.add_argument("--host", help="default: BIND_HOST")
+    serve.set_defaults(func=_cmd_staff_serve)
 
     archive = commands.add_parser("archive", help="the public-records archive")
     archive_commands = archive.add_subparsers(dest="archive_command", required=True, metavar="ACTION")

@@ -51,6 +51,7 @@ class Settings:
         messenger_page_access_token: the page token for the Send API.
         messenger_graph_url: the Graph API's address (a local server in the tests).
         messenger_graph_version: the Graph API version, e.g. ``v21.0``.
+        staff_port: port of the staff web app.
     """
 
     municipality: str
@@ -76,6 +77,7 @@ class Settings:
     messenger_page_access_token: str
     messenger_graph_url: str
     messenger_graph_version: str
+    staff_port: int
 
 
 def _int(name: str, default: int) -> int:
@@ -159,4 +161,5 @@ def get_settings() -> Settings:
         messenger_page_access_token=os.environ.get("MESSENGER_PAGE_ACCESS_TOKEN", "").strip(),
         messenger_graph_url=(os.environ.get("MESSENGER_GRAPH_URL", "").strip() or "https://graph.facebook.com").rstrip("/"),
         messenger_graph_version=os.environ.get("MESSENGER_GRAPH_VERSION", "").strip() or "v21.0",
+        staff_port=_int("STAFF_PORT", 8080),
     )

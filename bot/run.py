@@ -58,7 +58,7 @@ def _child_environment(settings: Settings) -> Dict[str, str]:
 
 
 def server_commands(settings: Settings, model: Path, endpoints: Path) -> Dict[str, List[str]]:
-    """Returns the command lines of the action server and the Rasa server."""
+    """Returns the command lines of the action server, the Rasa server and the staff app."""
     python = sys.executable
     return {
         "action server": [
@@ -75,6 +75,7 @@ def server_commands(settings: Settings, model: Path, endpoints: Path) -> Dict[st
             *(["--auth-token", settings.rasa_auth_token] if settings.rasa_auth_token else []),
             *(["--debug"] if settings.log_level == "DEBUG" else []),
         ],
+        "staff app": [python, "-m", "bot", "staff", "serve", "--port", str(settings.staff_port)],
     }
 
 
@@ -116,8 +117,8 @@ def run_servers() -> int:
     }
     print(
         f"Rasa server on http://{settings.bind_host}:{settings.rasa_port} "
-        f"(REST: POST /webhooks/rest/webhook), action server on port {settings.actions_port}. "
-        "Ctrl-C stops both.",
+        f"(REST: POST /webhooks/rest/webhook), action server on port {settings.actions_port}, "
+        f"staff app on http://{settings.bind_host}:{settings.staff_port}. Ctrl-C stops all three.",
         flush=True,
     )
     stopping = False

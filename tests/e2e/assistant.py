@@ -27,6 +27,7 @@ class RunningAssistant:
     def __init__(self, data_dir: Path, **environment: str) -> None:
         self.rasa_port = free_port()
         self.actions_port = free_port()
+        self.staff_port = free_port()
         self.data_dir = data_dir
         self.environment = environment
         self.process: Optional[subprocess.Popen] = None
@@ -41,7 +42,7 @@ class RunningAssistant:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env.update(
-            RASA_PORT=str(self.rasa_port), ACTIONS_PORT=str(self.actions_port),
+            RASA_PORT=str(self.rasa_port), ACTIONS_PORT=str(self.actions_port), STAFF_PORT=str(self.staff_port),
             DATA_DIR=str(self.data_dir), **self.environment,
         )
         env.pop("ACTION_ENDPOINT_URL", None)
@@ -54,7 +55,8 @@ class RunningAssistant:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"make run stopped early:\n{self.log()}")
-            if self._answers(f"{self.url}/status") and self._answers(f"http://127.0.0.1:{self.actions_port}/health"):
+            if (self._answers(f"{self.url}/status") and self._answers(f"http://127.0.0.1:{self.actions_port}/health")
+                    and self._answers(f"http://127.0.0.1:{self.staff_port}/login")):
                 return self
             time.sleep(1)
         self.stop()
@@ -92,7 +94,7 @@ class RunningAssistant:
         """Runs ``python -m bot ARGS`` against this assistant, as an operator would."""
         env = dict(os.environ)
         env.update(RASA_PORT=str(self.rasa_port), ACTIONS_PORT=str(self.actions_port),
-                   DATA_DIR=str(self.data_dir), **self.environment)
+                   STAFF_PORT=str(self.staff_port), DATA_DIR=str(self.data_dir), **self.environment)
         result = subprocess.run(
             [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "bot", *args],
             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,

@@ -1,0 +1,433 @@
+"""The staff web app (Sanic, server-rendered Jinja2, no JavaScript).
+
+``create_app(url)`` builds the app for an archive database (default: the configured one).
+Every route except ``/login`` and ``/static/staff.css`` needs a signed-in session.
+"""
+from __future__ import annotations
+
+import asyncio
+import csv
+import functools
+import hashlib
+import io
+import itertools
+import secrets
+import time
+from collections import defaultdict, deque
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Deque, Dict, Optional, Tuple
+
+from jinja2 import Environment, FileSystemLoader
+from sanic import Sanic, response
+from sanic.exceptions import NotFound, SanicException
+from sanic.request import Request
+from sqlalchemy import select
+
+from bot import clock
+from bot.archive.db import database_url, ensure_schema, session_scope
+from bot.archive.models import ArchiveRecord, Kind, utc
+from bot.archive.records import append_record
+from bot.handoff import queue
+from bot.handoff.queue import HandoffError
+from bot.municipality import load_municipality
+from bot.staff import users
+from bot.staff.models import StaffSession
+from bot.staff.texts import LANGUAGES, REASONS, TEXTS, Words, ui_language
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "staff_session"
+LOGIN_CSRF_COOKIE = "staff_login_csrf"
+SESSION_IDLE = timedelta(hours=8)
+LOGIN_FAILURES = 5
+LOGIN_WINDOW_SECONDS = 15 * 60
+PUBLIC_ROUTES = {"login_form", "login", "static_css"}
+_counter = itertools.count(1)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LoginLimiter:
+    """At most ``LOGIN_FAILURES`` failed sign-ins per (name, IP) in ``LOGIN_WINDOW_SECONDS``."""
+
+    def __init__(self, limit: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW_SECONDS,
+                 now: Callable[[], float] = time.monotonic):
+        self.limit, self.window, self.now = limit, window, now
+        self.failures: Dict[Tuple[str, str], Deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: Tuple[str, str]) -> Deque[float]:
+        failures = self.failures[key]
+        while failures and self.now() - failures[0] > self.window:
+            failures.popleft()
+        return failures
+
+    def blocked(self, name: str, ip: str) -> bool:
+        return len(self._recent((name.strip().lower(), ip))) >= self.limit
+
+    def fail(self, name: str, ip: str) -> None:
+        self._recent((name.strip().lower(), ip)).append(self.now())
+
+    def clear(self, name: str, ip: str) -> None:
+        self.failures.pop((name.strip().lower(), ip), None)
+
+
+def _age(created_at: str, now: datetime, t: Words) -> str:
+    delta = now - datetime.fromisoformat(created_at)
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} {t.minutes_short}"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} {t.hours_short}"
+    return f"{minutes // (24 * 60)} {t.days_short}"
+
+
+def _when(iso: str) -> str:
+    """ISO time → ``2026-11-17 10:00 UTC`` (short and unambiguous)."""
+    return datetime.fromisoformat(iso).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _filters(request: Request) -> Dict[str, str]:
+    args = request.args
+    return {
+        "reason": args.get("reason", "") if args.get("reason", "") in REASONS else "",
+        "status": args.get("status", "") if args.get("status", "") in queue.STATUSES else "",
+        "language": args.get("language", "") if args.get("language", "") in LANGUAGES else "",
+    }
+
+
+def filtered_handoffs(filters: Dict[str, str], url: str):
+    """The handoff list with the page's filters; without a status only the unclosed ones."""
+    views = queue.list_handoffs(status=filters["status"] or None, url=url)
+    if not filters["status"]:
+        views = [v for v in views if v.status != queue.CLOSED]
+    if filters["reason"]:
+        views = [v for v in views if v.reason == filters["reason"]]
+    if filters["language"]:
+        views = [v for v in views if v.language == filters["language"]]
+    return views
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV cell that spreadsheets will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+CSV_COLUMNS = ("id", "reason", "language", "channel", "status", "created_at", "due_at", "deadline", "claimed_by")
+
+
+def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
+    """Builds the staff app for the archive database at ``url`` (default: ``DATABASE_URL``).
+
+    Args:
+        url: SQLAlchemy URL of the archive database.
+        ui: "nb" or "sv" to force the UI language; default from the municipality's country.
+    """
+    db_url = url or database_url()
+    ensure_schema(db_url)
+    ui = ui or ui_language(load_municipality().country)
+    t = Words(TEXTS[ui])
+    app = Sanic(f"municipal_staff_{next(_counter)}")
+    app.config.FORWARDED_SECRET = None
+    app.ctx.url = db_url
+    app.ctx.limiter = LoginLimiter()
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(t=t, when=_when, REASONS=REASONS, LANGUAGES=LANGUAGES, STATUSES=queue.STATUSES)
+
+    def render(request: Request, template: str, status: int = 200, **context: Any):
+        context.setdefault("user", getattr(request.ctx, "user", None))
+        context.setdefault("csrf", getattr(request.ctx, "csrf", ""))
+        return response.html(env.get_template(template).render(**context), status=status)
+
+    async def blocking(fn, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    # ---- sessions ------------------------------------------------------------------------
+
+    def load_session(token: Optional[str]):
+        if not token:
+            return None
+        now = _now()
+        with session_scope(db_url) as session:
+            row = session.execute(
+                select(StaffSession).where(StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None))
+            ).scalar_one_or_none()
+            if row is None:
+                return None
+            if now - utc(row.last_seen) > SESSION_IDLE:
+                row.ended_at = now
+                return None
+            user = users.get_user(row.user_name, db_url)
+            if user is None:
+                row.ended_at = now
+                return None
+            row.last_seen = now
+            return {"name": user.name, "role": user.role}, row.csrf_token
+
+    def new_session(name: str) -> str:
+        token = secrets.token_urlsafe(32)
+        now = _now()
+        with session_scope(db_url) as session:
+            session.add(StaffSession(token_hash=_hash(token), user_name=name, csrf_token=secrets.token_urlsafe(32),
+                                     created_at=now, last_seen=now))
+        return token
+
+    def end_session(token: Optional[str]) -> None:
+        if not token:
+            return
+        with session_scope(db_url) as session:
+            row = session.execute(select(StaffSession).where(StaffSession.token_hash == _hash(token))).scalar_one_or_none()
+            if row is not None and row.ended_at is None:
+                row.ended_at = _now()
+
+    def set_cookie(request: Request, resp, name: str, value: str, max_age: Optional[int] = None) -> None:
+        resp.cookies[name] = value
+        cookie = resp.cookies[name]
+        cookie["httponly"] = True
+        cookie["samesite"] = "Strict"
+        cookie["path"] = "/"
+        if request.scheme == "https":
+            cookie["secure"] = True
+        if max_age is not None:
+            cookie["max-age"] = max_age
+
+    @app.middleware("request")
+    async def require_session(request: Request):
+        request.ctx.user = None
+        request.ctx.csrf = ""
+        route = request.route.name.split(".")[-1] if request.route else None
+        if route in PUBLIC_ROUTES or route is None:
+            return None
+        found = await blocking(load_session, request.cookies.get(SESSION_COOKIE))
+        if found is None:
+            if request.method == "GET" and route != "export_csv":
+                return response.redirect("/login?expired=1" if request.cookies.get(SESSION_COOKIE) else "/login")
+            return response.text("sign-in required\n", status=401)
+        request.ctx.user, request.ctx.csrf = found
+        if request.method == "POST":
+            sent = request.form.get("csrf_token", "") if request.form else ""
+            if not sent or not secrets.compare_digest(sent, request.ctx.csrf):
+                return render(request, "error.html", status=403, message=t.csrf_failed)
+        return None
+
+    @app.middleware("response")
+    async def headers(request: Request, resp):
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        resp.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        )
+        resp.headers.setdefault("Cache-Control", "no-store")
+
+    # ---- public routes -------------------------------------------------------------------
+
+    @app.get("/static/staff.css", name="static_css")
+    async def static_css(request: Request):
+        return response.text((HERE / "static" / "staff.css").read_text(encoding="utf-8"),
+                             content_type="text/css; charset=utf-8", headers={"Cache-Control": "max-age=3600"})
+
+    def login_page(request: Request, status: int = 200, error: str = "", notice: str = "", name: str = ""):
+        token = secrets.token_urlsafe(32)
+        resp = render(request, "login.html", status=status, error=error, notice=notice, name=name, csrf=token)
+        set_cookie(request, resp, LOGIN_CSRF_COOKIE, token)
+        return resp
+
+    @app.get("/login", name="login_form")
+    async def login_form(request: Request):
+        notice = t.session_expired if request.args.get("expired") else t.signed_out if request.args.get("out") else ""
+        return login_page(request, notice=notice)
+
+    @app.post("/login", name="login")
+    async def login(request: Request):
+        form = request.form or {}
+        sent, expected = form.get("csrf_token", ""), request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not sent or not expected or not secrets.compare_digest(sent, expected):
+            return login_page(request, status=403, error=t.csrf_failed)
+        name, password = (form.get("username") or "").strip(), form.get("password") or ""
+        ip = request.remote_addr or request.ip or ""
+        limiter: LoginLimiter = app.ctx.limiter
+        if limiter.blocked(name, ip):
+            return login_page(request, status=429, error=t.rate_limited, name=name)
+        user = await blocking(users.authenticate, name, password, db_url)
+        if user is None:
+            limiter.fail(name, ip)
+            await blocking(users.audit, name or "-", "login_failed", None, f"ip={ip}", db_url)
+            status, error = (429, t.rate_limited) if limiter.blocked(name, ip) else (401, t.bad_login)
+            return login_page(request, status=status, error=error, name=name)
+        limiter.clear(name, ip)
+        token = await blocking(new_session, user.name)
+        await blocking(users.audit, user.name, "login", None, f"ip={ip}", db_url)
+        resp = response.redirect("/")
+        set_cookie(request, resp, SESSION_COOKIE, token)
+        resp.cookies[LOGIN_CSRF_COOKIE] = ""
+        resp.cookies[LOGIN_CSRF_COOKIE]["max-age"] = 0
+        resp.cookies[LOGIN_CSRF_COOKIE]["path"] = "/"
+        return resp
+
+    # ---- signed-in routes ----------------------------------------------------------------
+
+    @app.post("/logout", name="logout")
+    async def logout(request: Request):
+        await blocking(end_session, request.cookies.get(SESSION_COOKIE))
+        await blocking(users.audit, request.ctx.user["name"], "logout", None, None, db_url)
+        resp = response.redirect("/login?out=1")
+        resp.cookies[SESSION_COOKIE] = ""
+        resp.cookies[SESSION_COOKIE]["max-age"] = 0
+        resp.cookies[SESSION_COOKIE]["path"] = "/"
+        return resp
+
+    @app.get("/", name="handoff_list")
+    async def handoff_list(request: Request):
+        filters = _filters(request)
+        try:
+            views = await blocking(filtered_handoffs, filters, db_url)
+            error = ""
+        except HandoffError as exc:
+            views, error = [], str(exc)
+        now = clock.now()
+        rows = [dict(v.as_dict(), age=_age(v.created_at, now, t)) for v in views]
+        query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+        return render(request, "list.html", rows=rows, filters=filters, error=error, query=query)
+
+    @app.get("/handoffs.csv", name="export_csv")
+    async def export_csv(request: Request):
+        filters = _filters(request)
+        views = await blocking(filtered_handoffs, filters, db_url)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for view in views:
+            data = view.as_dict()
+            writer.writerow([_csv_cell(data[c]) for c in CSV_COLUMNS])
+        await blocking(users.audit, request.ctx.user["name"], "export_csv", None,
+                       f"filters={filters}; rows={len(views)}", db_url)
+        return response.text(out.getvalue(), content_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="handoffs.csv"'})
+
+    def unmasked_texts(conversation_id: str) -> Dict[int, Optional[str]]:
+        with session_scope(db_url) as session:
+            return {r.seq: r.text for r in session.execute(
+                select(ArchiveRecord).where(ArchiveRecord.conversation_id == conversation_id)).scalars()}
+
+    async def conversation_page(request: Request, handoff_id: int, *, reveal: bool = False, error: str = "",
+                                notice: str = "", status: int = 200):
+        try:
+            view = await blocking(queue.show_handoff, handoff_id, db_url)
+        except HandoffError:
+            raise NotFound(t.not_found)
+        user = request.ctx.user
+        if reveal:
+            texts = await blocking(unmasked_texts, view["conversation_id"])
+            for item in view["transcript"]:
+                item["text"] = texts.get(item["seq"], item["text"])
+        await blocking(users.audit, user["name"], "reveal" if reveal else "view_transcript",
+                       view["conversation_id"], f"handoff={handoff_id}", db_url)
+        return render(request, "conversation.html", status=status, h=view, revealed=reveal, error=error,
+                      notice=notice)
+
+    @app.get("/handoffs/<handoff_id:int>", name="conversation")
+    async def conversation(request: Request, handoff_id: int):
+        return await conversation_page(request, handoff_id, notice=t.done if request.args.get("done") else "")
+
+    @app.post("/handoffs/<handoff_id:int>/reveal", name="reveal")
+    async def reveal(request: Request, handoff_id: int):
+        if request.ctx.user["role"] != "admin":
+            return render(request, "error.html", status=403, message=t.forbidden)
+        return await conversation_page(request, handoff_id, reveal=True)
+
+    async def act(request: Request, handoff_id: int, action: str, fn: Callable[[], Any]):
+        try:
+            await blocking(fn)
+        except HandoffError as exc:
+            return await conversation_page(request, handoff_id, error=str(exc), status=409)
+        return response.redirect(f"/handoffs/{handoff_id}?done={action}")
+
+    def conversation_of(handoff_id: int) -> str:
+        return queue.show_handoff(handoff_id, db_url)["conversation_id"]
+
+    def audited(action: str, handoff_id: int, fn: Callable[[], Any], user: str) -> Callable[[], Any]:
+        def run():
+            result = fn()
+            users.audit(user, action, conversation_of(handoff_id), f"handoff={handoff_id}", db_url)
+            return result
+        return run
+
+    @app.post("/handoffs/<handoff_id:int>/claim", name="claim")
+    async def claim(request: Request, handoff_id: int):
+        by = request.ctx.user["name"]
+        return await act(request, handoff_id, "claim",
+                         audited("claim", handoff_id, lambda: queue.claim(handoff_id, by, url=db_url), by))
+
+    @app.post("/handoffs/<handoff_id:int>/reply", name="reply")
+    async def reply(request: Request, handoff_id: int):
+        by, text = request.ctx.user["name"], request.form.get("text", "")
+        return await act(request, handoff_id, "reply",
+                         audited("reply", handoff_id, lambda: queue.reply(handoff_id, by, text, url=db_url), by))
+
+    @app.post("/handoffs/<handoff_id:int>/close", name="close")
+    async def close(request: Request, handoff_id: int):
+        by = request.ctx.user["name"]
+        return await act(request, handoff_id, "close",
+                         audited("close", handoff_id, lambda: queue.close(handoff_id, by, url=db_url), by))
+
+    def add_note(handoff_id: int, by: str, text: str) -> None:
+        text = (text or "").strip()
+        if not text:
+            raise HandoffError(t.note_empty)
+        view = queue.show_handoff(handoff_id, db_url)
+        with session_scope(db_url) as session:
+            append_record(session, view["conversation_id"], Kind.STAFF_NOTE, clock.now(), channel="staff",
+                          sender_id=by, text=text, language=view["language"], data={"handoff_id": handoff_id})
+
+    @app.post("/handoffs/<handoff_id:int>/note", name="note")
+    async def note(request: Request, handoff_id: int):
+        by, text = request.ctx.user["name"], request.form.get("text", "")
+        return await act(request, handoff_id, "note",
+                         audited("note", handoff_id, lambda: add_note(handoff_id, by, text), by))
+
+    # ---- errors ----------------------------------------------------------------------------
+
+    @app.exception(NotFound)
+    async def not_found(request: Request, exception: Exception):
+        return render(request, "error.html", status=404, message=t.not_found)
+
+    @app.exception(SanicException)
+    async def sanic_error(request: Request, exception: SanicException):
+        status = getattr(exception, "status_code", 500) or 500
+        return render(request, "error.html", status=status, message=t.server_error if status >= 500 else str(exception))
+
+    @app.exception(Exception)
+    async def any_error(request: Request, exception: Exception):
+        app.ctx.last_error = exception
+        import logging
+        logging.getLogger(__name__).exception("staff app error")
+        return render(request, "error.html", status=500, message=t.server_error)
+
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8080, url: Optional[str] = None) -> None:
+    """Runs the staff app (one process) until interrupted."""
+    create_app(url).run(host=host, port=port, access_log=False, workers=1)
+
+
+def main_serve(argv) -> int:
+    """``staff serve [--host 127.0.0.1] [--port 8080]``."""
+    import argparse
+
+    from bot.config import get_settings
+
+    parser = argparse.ArgumentParser(prog="python -m bot staff serve")
+    parser.add_argument("--host", default=get_settings().bind_host)
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(list(argv))
+    serve(args.host, args.port)
+    return 0
