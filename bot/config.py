@@ -80,7 +80,7 @@ class Settings:
     staff_port: int
 
 
-def _int(name: str, default: int) -> int:
+def _whole_number(name: str, default: int, low: int, high: int, meaning: str) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -88,22 +88,17 @@ def _int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError as error:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from error
-    if not 0 < value < 65536:
-        raise SettingsError(f"{name} must be a port number between 1 and 65535, got {value}")
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be {meaning}, got {value}")
     return value
+
+
+def _int(name: str, default: int) -> int:
+    return _whole_number(name, default, 1, 65535, "a port number between 1 and 65535")
 
 
 def _count(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as error:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from error
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative, got {value}")
-    return value
+    return _whole_number(name, default, 0, 10**9, "not negative")
 
 
 def _clock(raw: str) -> Optional[datetime]:

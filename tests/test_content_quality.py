@@ -36,7 +36,7 @@ def content_url(tmp_path_factory):
     for municipality in MUNICIPALITIES:
         summary = ingest(str(PROJECT_ROOT / "data" / "website" / municipality), municipality, url)
         assert summary.failed == [] and len(summary.added) >= 25
-    excerpts = write_pages(folder / "real")
+    write_pages(folder / "real")
     summary = ingest(str(folder / "real"), REAL_PAGES, url)
     assert summary.failed == [] and len(summary.added) == 16
     return url

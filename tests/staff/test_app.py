@@ -13,7 +13,7 @@ from bot.archive.models import ArchiveRecord, Kind, OutboxMessage
 from bot.config import get_settings
 from bot.staff.models import StaffSession
 from bot.staff.users import audit_log
-from tests.staff.conftest import ADMIN_PASSWORD, PASSWORD, Client, StaffServer, csrf_of, free_port, put_handoff
+from tests.staff.conftest import ADMIN_PASSWORD, PASSWORD, Client, StaffServer, free_port, put_handoff
 
 NATIONAL_ID = "15038512363"
 
