@@ -24,13 +24,14 @@ from sanic.exceptions import NotFound, SanicException
 from sanic.request import Request
 from sqlalchemy import select
 
-from bot import clock
+from bot import clock, crisis
 from bot.archive.db import database_url, ensure_schema, session_scope
 from bot.archive.models import ArchiveRecord, Kind, utc
 from bot.archive.records import append_record
 from bot.handoff import queue
 from bot.handoff.queue import HandoffError
-from bot.municipality import load_municipality
+from bot.municipality import format_moment, load_municipality
+from bot.texts import response_text
 from bot.staff import users
 from bot.staff.models import StaffSession
 from bot.staff.texts import LANGUAGES, REASONS, TEXTS, Words, ui_language
@@ -131,7 +132,8 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
     """
     db_url = url or database_url()
     ensure_schema(db_url)
-    ui = ui or ui_language(load_municipality().country)
+    profile = load_municipality()
+    ui = ui or ui_language(profile.country)
     t = Words(TEXTS[ui])
     app = Sanic(f"municipal_staff_{next(_counter)}")
     app.config.FORWARDED_SECRET = None
@@ -144,6 +146,7 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
     def render(request: Request, template: str, status: int = 200, **context: Any):
         context.setdefault("user", getattr(request.ctx, "user", None))
         context.setdefault("csrf", getattr(request.ctx, "csrf", ""))
+        context.setdefault("page", "")
         return response.html(env.get_template(template).render(**context), status=status)
 
     async def blocking(fn, *args, **kwargs):
@@ -295,7 +298,7 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
         now = clock.now()
         rows = [dict(v.as_dict(), age=_age(v.created_at, now, t)) for v in views]
         query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
-        return render(request, "list.html", rows=rows, filters=filters, error=error, query=query)
+        return render(request, "list.html", rows=rows, filters=filters, error=error, query=query, page="handoffs")
 
     @app.get("/handoffs.csv", name="export_csv")
     async def export_csv(request: Request):
@@ -392,6 +395,77 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
         by, text = request.ctx.user["name"], request.form.get("text", "")
         return await act(request, handoff_id, "note",
                          audited("note", handoff_id, lambda: add_note(handoff_id, by, text), by))
+
+    # ---- crisis message ------------------------------------------------------------------
+
+    def crisis_state():
+        now = clock.now()
+        with session_scope(db_url) as session:
+            active = crisis.active(session, profile.id, now)
+            rows = crisis.history(session, profile.id)
+        previews = {}
+        if active is not None:
+            for lang in profile.languages:
+                previews[lang] = response_text(
+                    "utter_crisis", {"language": lang}, municipality_name=profile.name_in(lang),
+                    crisis_text=active.text_in(lang, profile.default_language),
+                    crisis_until=format_moment(lang, active.ends_at.astimezone(profile.zone), now))
+        return now, active, rows, previews
+
+    async def crisis_page(request: Request, *, errors: Optional[Dict[str, str]] = None,
+                          form: Optional[Dict[str, str]] = None, notice: str = "", status: int = 200):
+        now, active, rows, previews = await blocking(crisis_state)
+        if form is None:
+            default_end = (now.astimezone(profile.zone) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+            form = {"end_date": default_end.date().isoformat(), "end_time": default_end.strftime("%H:%M")}
+        return render(request, "crisis.html", status=status, page="crisis", active=active, rows=rows,
+                      previews=previews, languages=profile.languages, errors=errors or {}, form=form,
+                      notice=notice, when_local=lambda at: at.astimezone(profile.zone).strftime("%Y-%m-%d %H:%M"),
+                      max_length=crisis.MAX_TEXT_LENGTH)
+
+    def parse_end(form) -> Optional[datetime]:
+        try:
+            day = datetime.strptime((form.get("end_date") or "").strip(), "%Y-%m-%d").date()
+            at = datetime.strptime((form.get("end_time") or "").strip(), "%H:%M").time()
+        except ValueError:
+            return None
+        return datetime.combine(day, at, tzinfo=profile.zone)
+
+    @app.get("/crisis", name="crisis")
+    async def crisis_view(request: Request):
+        return await crisis_page(request, notice=t.crisis_done if request.args.get("done") else "")
+
+    @app.post("/crisis", name="crisis_publish")
+    async def crisis_publish(request: Request):
+        form = {k: request.form.get(k, "") for k in ("end_date", "end_time", *profile.languages)}
+        texts = {lang: form[lang] for lang in profile.languages}
+        by = request.ctx.user["name"]
+
+        def publish():
+            with session_scope(db_url) as session:
+                published = crisis.publish(session, profile.id, texts, parse_end(form), list(profile.languages),
+                                           by, clock.now())
+            users.audit(by, "crisis_publish", None,
+                        f"crisis={published.id}; ends={published.ends_at.isoformat()}", db_url)
+
+        try:
+            await blocking(publish)
+        except crisis.CrisisError as exc:
+            return await crisis_page(request, errors=exc.problems, form=form, status=400)
+        return response.redirect("/crisis?done=1")
+
+    @app.post("/crisis/end", name="crisis_end")
+    async def crisis_end(request: Request):
+        by = request.ctx.user["name"]
+
+        def end():
+            with session_scope(db_url) as session:
+                ended = crisis.end_now(session, profile.id, by, clock.now())
+            if ended is not None:
+                users.audit(by, "crisis_end", None, f"crisis={ended.id}", db_url)
+
+        await blocking(end)
+        return response.redirect("/crisis?done=1")
 
     # ---- errors ----------------------------------------------------------------------------
 

@@ -90,14 +90,14 @@ class RunningAssistant:
         response.raise_for_status()
         return response.json()
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Runs ``python -m bot ARGS`` against this assistant, as an operator would."""
+    def cli(self, *args: str, check: bool = True, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
+        """Runs ``python -m bot ARGS`` against this assistant, as an operator would (``stdin``: what they type)."""
         env = dict(os.environ)
         env.update(RASA_PORT=str(self.rasa_port), ACTIONS_PORT=str(self.actions_port),
                    STAFF_PORT=str(self.staff_port), DATA_DIR=str(self.data_dir), **self.environment)
         result = subprocess.run(
             [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "bot", *args],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120, input=stdin,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"python -m bot {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

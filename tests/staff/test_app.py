@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from bot.archive.db import session_scope
 from bot.archive.models import ArchiveRecord, Kind, OutboxMessage
 from bot.config import get_settings
+from bot.crisis import CrisisMessage
 from bot.staff.models import StaffSession
 from bot.staff.users import audit_log
 from tests.staff.conftest import ADMIN_PASSWORD, PASSWORD, Client, StaffServer, free_port, put_handoff
@@ -102,21 +103,24 @@ def test_every_route_refuses_a_request_without_a_session(server, db_url):
     anonymous = Client(server.base)
     anonymous.http.cookies.set("staff_session", "not-a-real-session")
     for client in (Client(server.base), anonymous):
-        for path in ("/", "/?status=open", f"/handoffs/{handoff_id}", "/handoffs/999"):
+        for path in ("/", "/?status=open", f"/handoffs/{handoff_id}", "/handoffs/999", "/crisis"):
             response = client.get(path)
             assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
         assert client.get("/handoffs.csv").status_code == 401
         for action in ("claim", "reply", "note", "close", "reveal"):
             response = client.post(f"/handoffs/{handoff_id}/{action}", {"text": "x", "csrf_token": "x"})
             assert response.status_code == 401, action
+        for path in ("/crisis", "/crisis/end"):
+            assert client.post(path, {"nn": "x", "csrf_token": "x"}).status_code == 401, path
         assert client.post("/logout", {"csrf_token": "x"}).status_code == 401
     # Every route the app has is in the walk above (or public).
     names = {route.name.split(".")[-1] for route in server.app.router.routes}
     assert names == {"static_css", "login_form", "login", "logout", "handoff_list", "export_csv", "conversation",
-                     "reveal", "claim", "reply", "close", "note"}
+                     "reveal", "claim", "reply", "close", "note", "crisis", "crisis_publish", "crisis_end"}
     assert Client(server.base).get("/static/staff.css").status_code == 200
     with session_scope(db_url) as session:
         assert session.execute(select(ArchiveRecord).where(ArchiveRecord.kind == Kind.STAFF_NOTE)).first() is None
+        assert session.execute(select(CrisisMessage)).first() is None
 
 
 def test_security_headers(staff):

@@ -190,3 +190,39 @@ async def test_handoff_in_hours(language):
             CollectingDispatcher(), tracker({"language": language}, intent="request_human"), {}
         )
     assert as_dict(events)["handoff_reason"] == "human_requested"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_greeting_gives_the_active_crisis_message_first_in_the_conversations_language(language):
+    from datetime import datetime, timedelta, timezone
+
+    from actions.crisis import ActionGiveCrisisMessage
+    from bot import crisis
+    from bot.archive.db import session_scope, upgrade
+
+    upgrade()
+    texts = {"nn": "Vatnet er stengt.", "nb": "Vannet er stengt.", "sv": "Vattnet är avstängt."}
+    with freeze_time(TUESDAY_MORNING):
+        quiet = CollectingDispatcher()
+        assert await ActionGiveCrisisMessage().run(quiet, tracker({"language": language}), {}) == []
+        assert quiet.messages == []
+        now = datetime(2026, 11, 17, 9, 0, tzinfo=timezone.utc)
+        with session_scope() as session:
+            crisis.publish(session, "saltvika", texts, now + timedelta(hours=3), ["nn", "nb", "sv"], "kari", now)
+        dispatcher = CollectingDispatcher()
+        assert await ActionGiveCrisisMessage().run(dispatcher, tracker({"language": language}), {}) == []
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_crisis"
+    assert message["crisis_text"] == texts[language]
+    assert message["crisis_until"] in ("i dag kl. 13:00", "i dag kl. 13.00")
+
+
+async def test_greeting_comes_without_the_crisis_message_when_the_database_is_away(monkeypatch, tmp_path):
+    from actions.crisis import ActionGiveCrisisMessage
+    from bot.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/missing/dir/archive.db")
+    get_settings.cache_clear()
+    dispatcher = CollectingDispatcher()
+    assert await ActionGiveCrisisMessage().run(dispatcher, tracker({"language": "nn"}), {}) == []
+    assert dispatcher.messages == []

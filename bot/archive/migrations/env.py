@@ -6,6 +6,7 @@ from bot.archive.models import metadata
 import bot.content.models  # noqa: F401  (its tables share the metadata)
 import bot.channels.models  # noqa: F401
 import bot.staff.models  # noqa: F401
+import bot.crisis  # noqa: F401
 
 config = context.config
 
