@@ -30,7 +30,16 @@ NEAR_DEADLINE = timedelta(hours=4)
 
 
 class HandoffError(ValueError):
-    """A handoff command that cannot be carried out (unknown id, wrong state, Rasa down)."""
+    """A handoff command that cannot be carried out (unknown id, wrong state, Rasa down).
+
+    The message is English for the command line; ``code`` and ``params`` let the staff app say
+    the same in its own language.
+    """
+
+    def __init__(self, message: str, code: str = "other", **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,8 @@ def _view(session: Session, handoff: Handoff, now: datetime) -> HandoffView:
 def list_handoffs(status: Optional[str] = None, url: Optional[str] = None) -> List[HandoffView]:
     """Returns handoffs sorted by due time, optionally only those in one state."""
     if status is not None and status not in STATUSES:
-        raise HandoffError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        raise HandoffError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}", "unknown_status",
+                           status=status)
     ensure_schema(url)
     now = clock.now()
     with session_scope(url) as session:
@@ -153,7 +163,7 @@ def list_handoffs(status: Optional[str] = None, url: Optional[str] = None) -> Li
 def _get(session: Session, handoff_id: int) -> Handoff:
     handoff = session.get(Handoff, handoff_id)
     if handoff is None:
-        raise HandoffError(f"there is no handoff {handoff_id}")
+        raise HandoffError(f"there is no handoff {handoff_id}", "not_found", id=handoff_id)
     return handoff
 
 
@@ -196,13 +206,14 @@ def _change(
     """Records a state change (and optionally a message to the citizen) in one transaction."""
     by = (by or "").strip()
     if not by:
-        raise HandoffError("say who you are (--by NAME)")
+        raise HandoffError("say who you are (--by NAME)", "no_actor")
     now = clock.now()
     with session_scope(url) as session:
         handoff = _get(session, handoff_id)
         current = status_of(session, handoff_id)
         if current not in ALLOWED_FROM[to]:
-            raise HandoffError(f"handoff {handoff_id} is {current}; it cannot become {to}")
+            raise HandoffError(f"handoff {handoff_id} is {current}; it cannot become {to}", "wrong_state",
+                               id=handoff_id, current=current, to=to)
         session.add(HandoffEvent(handoff_id=handoff_id, status=to, actor=by, at=now, detail=detail))
         append_record(
             session, handoff.conversation_id, Kind.HANDOFF_EVENT, now, channel="staff", sender_id=by,
@@ -230,7 +241,8 @@ def _precheck(handoff_id: int, to: str, url: Optional[str]) -> Tuple[Handoff, st
         handoff = _get(session, handoff_id)
         current = status_of(session, handoff_id)
         if current not in ALLOWED_FROM[to]:
-            raise HandoffError(f"handoff {handoff_id} is {current}; it cannot become {to}")
+            raise HandoffError(f"handoff {handoff_id} is {current}; it cannot become {to}", "wrong_state",
+                               id=handoff_id, current=current, to=to)
         session.expunge(handoff)
         return handoff, current
 
@@ -250,7 +262,7 @@ def claim(handoff_id: int, by: str, url: Optional[str] = None) -> HandoffView:
     try:
         rasa_api.pause(handoff.conversation_id)
     except rasa_api.RasaUnavailable as error:
-        raise HandoffError(f"{error}; the handoff is unchanged") from error
+        raise HandoffError(f"{error}; the handoff is unchanged", "rasa_unavailable") from error
     return _change(handoff_id, CLAIMED, by, url, citizen_text=_standard_text("utter_staff_took_over"))
 
 
@@ -258,7 +270,7 @@ def reply(handoff_id: int, by: str, text: str, url: Optional[str] = None) -> Han
     """Sends a staff reply to the citizen through the channel they used (via the outbox)."""
     text = (text or "").strip()
     if not text:
-        raise HandoffError("the reply is empty")
+        raise HandoffError("the reply is empty", "reply_empty")
     handoff, _ = _precheck(handoff_id, ANSWERED, url)
     if handoff.channel == "messenger":
         from bot.channels.messenger import messenger_reply_window_open
@@ -266,7 +278,8 @@ def reply(handoff_id: int, by: str, text: str, url: Optional[str] = None) -> Han
         if not messenger_reply_window_open(handoff.conversation_id, url=url):
             raise HandoffError(
                 "Messenger lets staff reply only within 7 days of the citizen's last message, and that "
-                "time has passed; contact the citizen another way (phone, letter, e-mail). Nothing was sent."
+                "time has passed; contact the citizen another way (phone, letter, e-mail). Nothing was sent.",
+                "messenger_window",
             )
     return _change(handoff_id, ANSWERED, by, url, citizen_text=lambda _handoff: text)
 
@@ -277,7 +290,7 @@ def close(handoff_id: int, by: str, url: Optional[str] = None) -> HandoffView:
     try:
         rasa_api.resume(handoff.conversation_id)
     except rasa_api.RasaUnavailable as error:
-        raise HandoffError(f"{error}; the handoff is unchanged") from error
+        raise HandoffError(f"{error}; the handoff is unchanged", "rasa_unavailable") from error
     taken_over = current in (CLAIMED, ANSWERED)
     return _change(
         handoff_id, CLOSED, by, url, citizen_text=_standard_text("utter_staff_left") if taken_over else None

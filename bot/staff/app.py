@@ -152,6 +152,14 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
     async def blocking(fn, *args, **kwargs):
         return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
+    def problem(exc: HandoffError) -> str:
+        """The queue's error in the UI language (its English message when no text is known)."""
+        key = f"handoff_error.{exc.code}"
+        if t(key) == key:
+            return str(exc)
+        params = {k: t(f"status.{v}") if k in ("current", "to") else v for k, v in exc.params.items()}
+        return t(key).format(**params)
+
     # ---- sessions ------------------------------------------------------------------------
 
     def load_session(token: Optional[str]):
@@ -294,7 +302,7 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
             views = await blocking(filtered_handoffs, filters, db_url)
             error = ""
         except HandoffError as exc:
-            views, error = [], str(exc)
+            views, error = [], problem(exc)
         now = clock.now()
         rows = [dict(v.as_dict(), age=_age(v.created_at, now, t)) for v in views]
         query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
@@ -350,7 +358,7 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
         try:
             await blocking(fn)
         except HandoffError as exc:
-            return await conversation_page(request, handoff_id, error=str(exc), status=409)
+            return await conversation_page(request, handoff_id, error=problem(exc), status=409)
         return response.redirect(f"/handoffs/{handoff_id}?done={action}")
 
     def conversation_of(handoff_id: int) -> str:
