@@ -31,7 +31,7 @@ from bot.archive.records import append_record
 from bot.handoff import queue
 from bot.handoff.queue import HandoffError
 from bot.municipality import load_municipality
-from bot.staff import users
+from bot.staff import charts, statistics, users
 from bot.staff.models import StaffSession
 from bot.staff.texts import LANGUAGES, REASONS, TEXTS, Words, ui_language
 
@@ -392,6 +392,15 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
         by, text = request.ctx.user["name"], request.form.get("text", "")
         return await act(request, handoff_id, "note",
                          audited("note", handoff_id, lambda: add_note(handoff_id, by, text), by))
+
+    @app.get("/statistics", name="statistics")
+    async def statistics_page(request: Request):
+        days = statistics.period_days(request.args.get("days"))
+        municipality = load_municipality()
+        figures = await blocking(statistics.compute, municipality, clock.now(), days or statistics.DEFAULT_DAYS, db_url)
+        return render(request, "statistics.html", page="statistics", s=figures, invalid_period=days is None,
+                      zone=municipality.timezone, top=statistics.TOP, PERIODS=statistics.PERIODS, charts=charts,
+                      percent=statistics.percent, decimal=statistics.decimal)
 
     # ---- errors ----------------------------------------------------------------------------
 
