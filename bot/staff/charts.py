@@ -104,7 +104,8 @@ def horizontal(labels: Sequence[str], values: Sequence[int], row: int = 30) -> C
         raise ValueError("one label per value")
     left, right, top, bottom = 260, 60, 8, 8
     plot_w = WIDTH - left - right
-    scale_top = nice_max(max(values, default=0))
+    # No value axis here (each bar carries its number), so the longest bar fills the width.
+    scale_top = max(1, max(values, default=0))
     bars = [
         Bar(x=left, y=top + index * row + row * 0.15, width=round(plot_w * value / scale_top, 2),
             height=round(row * 0.7, 2), label=shorten(label), value=value, show_label=True)
