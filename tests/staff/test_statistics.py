@@ -221,6 +221,22 @@ def test_a_waiting_handoff_counts_once_its_time_is_up(db_url):
     assert h.within_24h_share == 0 and h.median_hours is None
 
 
+@pytest.mark.parametrize("municipality_id", ["saltvika", "storlia", "bjorkvalla"])
+@pytest.mark.parametrize("start", [
+    datetime(2026, 3, 27, tzinfo=timezone.utc),  # spring DST change
+    datetime(2026, 4, 1, tzinfo=timezone.utc),  # Easter holidays
+    datetime(2026, 10, 22, tzinfo=timezone.utc),  # autumn DST change
+    datetime(2026, 12, 21, tzinfo=timezone.utc),  # Christmas
+])
+def test_open_hours_agree_with_the_municipality_profile(municipality_id, start):
+    municipality = load_municipality(municipality_id)
+    is_open = statistics.OpenHours(municipality)
+    moments = [start + timedelta(minutes=13 * n) for n in range(10 * 24 * 60 // 13)]
+    answers = [is_open(m) for m in moments]
+    assert answers == [municipality.is_open(m) for m in moments]
+    assert True in answers and False in answers
+
+
 @pytest.mark.parametrize("days", statistics.PERIODS)
 def test_empty_archive_gives_no_shares_and_no_division_by_zero(db_url, days):
     figures = statistics.compute(load_municipality(), NOW, days, url=db_url)
