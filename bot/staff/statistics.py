@@ -64,6 +64,7 @@ class Period:
 
     @property
     def days(self) -> List[date]:
+        """Every local date of the period, first to last."""
         return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
 
 
@@ -97,6 +98,7 @@ class Traffic:
 
     @property
     def outside_share(self) -> Optional[float]:
+        """Citizen messages outside opening hours out of all citizen messages (None without messages)."""
         return share(self.outside_hours, self.messages)
 
 
@@ -214,10 +216,12 @@ class Website:
 
     @property
     def questions(self) -> int:
+        """Every website look-up: answered or not."""
         return self.answered + self.not_answered
 
     @property
     def unanswered_share(self) -> Optional[float]:
+        """Look-ups without a sure answer out of all look-ups (None without look-ups)."""
         return share(self.not_answered, self.questions)
 
 
@@ -279,10 +283,12 @@ class Feedback:
 
     @property
     def total(self) -> int:
+        """Thumbs up and down together."""
         return self.helpful + self.not_helpful
 
     @property
     def helpful_share(self) -> Optional[float]:
+        """Thumbs up out of all thumbs (None without feedback)."""
         return share(self.helpful, self.total)
 
 
@@ -321,14 +327,17 @@ class Handoffs:
 
     @property
     def within_24h_share(self) -> Optional[float]:
+        """Answered within 24 wall-clock hours out of the decided ones (None when none is decided)."""
         return share(self.within_24h, self.decided_24h)
 
     @property
     def within_due_share(self) -> Optional[float]:
+        """Answered by the working-day due time out of the decided ones (None when none is decided)."""
         return share(self.within_due, self.decided_due)
 
     @property
     def unanswered_reason_share(self) -> Optional[float]:
+        """Handoffs with reason ``unanswered`` out of all handoffs created (None without handoffs)."""
         return share(self.unanswered_reason, self.created)
 
 

@@ -183,6 +183,20 @@ def test_source_of_a_website_answer(text, source):
     assert statistics.source_of(text) == source
 
 
+def test_source_line_matches_every_variation_of_the_website_answer_in_domain_yml():
+    import yaml
+
+    from tests.conftest import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    variations = domain["responses"][statistics.ANSWER_RESPONSE]
+    assert len(variations) >= 3
+    for variation in variations:
+        text = variation["text"].format(answer_snippet="Tekst: med kolon – og strek.", answer_title="Barnehage: opptak",
+                                        answer_url="https://www.saltvika.kommune.no/barnehage")
+        assert statistics.source_of(text) == ("Barnehage: opptak", "https://www.saltvika.kommune.no/barnehage")
+
+
 def test_feedback_counts_thumbs(week):
     assert (week.feedback.helpful, week.feedback.not_helpful, week.feedback.total) == (1, 1, 2)
     assert week.feedback.helpful_share == pytest.approx(0.5)
