@@ -31,8 +31,8 @@ from bot.archive.records import append_record
 from bot.handoff import queue
 from bot.handoff.queue import HandoffError
 from bot.municipality import format_moment, load_municipality
+from bot.staff import charts, statistics, users
 from bot.texts import response_text
-from bot.staff import users
 from bot.staff.models import StaffSession
 from bot.staff.texts import LANGUAGES, REASONS, TEXTS, Words, ui_language
 
@@ -474,6 +474,16 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
 
         await blocking(end)
         return response.redirect("/crisis?done=1")
+
+    # ---- statistics ------------------------------------------------------------------------
+
+    @app.get("/statistics", name="statistics")
+    async def statistics_page(request: Request):
+        days = statistics.period_days(request.args.get("days"))
+        figures = await blocking(statistics.compute, profile, clock.now(), days or statistics.DEFAULT_DAYS, db_url)
+        return render(request, "statistics.html", page="statistics", s=figures, invalid_period=days is None,
+                      zone=profile.timezone, top=statistics.TOP, PERIODS=statistics.PERIODS, charts=charts,
+                      percent=statistics.percent, decimal=statistics.decimal)
 
     # ---- errors ----------------------------------------------------------------------------
 

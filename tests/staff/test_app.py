@@ -103,7 +103,8 @@ def test_every_route_refuses_a_request_without_a_session(server, db_url):
     anonymous = Client(server.base)
     anonymous.http.cookies.set("staff_session", "not-a-real-session")
     for client in (Client(server.base), anonymous):
-        for path in ("/", "/?status=open", f"/handoffs/{handoff_id}", "/handoffs/999", "/crisis"):
+        for path in ("/", "/?status=open", f"/handoffs/{handoff_id}", "/handoffs/999", "/crisis", "/statistics",
+                     "/statistics?days=7"):
             response = client.get(path)
             assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
         assert client.get("/handoffs.csv").status_code == 401
@@ -116,7 +117,8 @@ def test_every_route_refuses_a_request_without_a_session(server, db_url):
     # Every route the app has is in the walk above (or public).
     names = {route.name.split(".")[-1] for route in server.app.router.routes}
     assert names == {"static_css", "login_form", "login", "logout", "handoff_list", "export_csv", "conversation",
-                     "reveal", "claim", "reply", "close", "note", "crisis", "crisis_publish", "crisis_end"}
+                     "reveal", "claim", "reply", "close", "note", "crisis", "crisis_publish", "crisis_end",
+                     "statistics"}
     assert Client(server.base).get("/static/staff.css").status_code == 200
     with session_scope(db_url) as session:
         assert session.execute(select(ArchiveRecord).where(ArchiveRecord.kind == Kind.STAFF_NOTE)).first() is None

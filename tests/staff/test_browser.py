@@ -100,3 +100,49 @@ def test_swedish_admin_reveal_page_has_no_axe_violations(db_url, new_page, axe_s
         assert run_axe(page, axe_source) == []
     finally:
         server.stop()
+
+
+def test_statistics_page_by_keyboard_has_no_axe_violations(db_url, new_page, axe_source, monkeypatch):  # noqa: F811
+    from bot.config import get_settings
+    from tests.staff.test_statistics import NOW, fill
+
+    monkeypatch.setenv("BOT_CLOCK", NOW.isoformat())
+    get_settings.cache_clear()
+    fill(db_url)
+    server = StaffServer(db_url).start()
+    try:
+        page = new_page(bypass_csp=True)
+        page.goto(f"{server.base}/login")
+        page.get_by_label("Brukernavn").fill("kari")
+        page.get_by_label("Passord").fill(PASSWORD)
+        page.get_by_label("Passord").press("Enter")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Henvendelser til saksbehandler")
+
+        # From the menu to the period select and its button, keyboard only.
+        tab_to(page, 'a[href="/statistics"]')
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Statistikk")
+        assert run_axe(page, axe_source) == []
+        tab_to(page, "#s-days")
+        page.keyboard.press("ArrowUp")  # 30 → 7 days
+        assert page.locator("#s-days").input_value() == "7"
+        tab_to(page, "form.filters button")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{server.base}/statistics?days=7")
+        expect(page.locator("#s-days")).to_have_value("7")
+        for name in ("chart-per-day", "chart-intents", "chart-topics", "chart-feedback"):
+            chart = page.locator(f'svg[aria-labelledby="{name}-title"]')
+            expect(chart).to_have_attribute("role", "img")
+            assert chart.bounding_box()["width"] > 200
+        expect(page.get_by_role("img", name="Samtaler per dag (tallene står i tabellen under diagrammet)")).to_be_visible()
+        assert run_axe(page, axe_source) == []
+        assert page.errors == [] and page.dialogs == []
+
+        # The empty state, in a period without records, is also clean.
+        monkeypatch.setenv("BOT_CLOCK", "2027-06-01T12:00:00+02:00")
+        get_settings.cache_clear()
+        page.goto(f"{server.base}/statistics?days=7")
+        expect(page.get_by_role("status")).to_contain_text("Ingen data i perioden")
+        assert run_axe(page, axe_source) == []
+    finally:
+        server.stop()
