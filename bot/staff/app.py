@@ -88,9 +88,9 @@ def _age(created_at: str, now: datetime, t: Words) -> str:
     return f"{minutes // (24 * 60)} {t.days_short}"
 
 
-def _when(iso: str) -> str:
-    """ISO time → ``2026-11-17 10:00 UTC`` (short and unambiguous)."""
-    return datetime.fromisoformat(iso).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def _when(iso: str, zone=timezone.utc) -> str:
+    """ISO time → ``2026-11-17 11:00`` in the municipality's time zone (staff read local time)."""
+    return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _filters(request: Request) -> Dict[str, str]:
@@ -141,7 +141,7 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
     app.ctx.limiter = LoginLimiter()
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(t=t, when=_when, REASONS=REASONS, LANGUAGES=LANGUAGES, STATUSES=queue.STATUSES)
+    env.globals.update(t=t, when=functools.partial(_when, zone=profile.zone), REASONS=REASONS, LANGUAGES=LANGUAGES, STATUSES=queue.STATUSES)
 
     def render(request: Request, template: str, status: int = 200, **context: Any):
         context.setdefault("user", getattr(request.ctx, "user", None))
