@@ -29,9 +29,9 @@ def test_rasa_data_validate_is_clean(tmp_path):
     rasa_warnings = re.findall(r"UserWarning: (.*)", output)
     unused = {m for w in rasa_warnings for m in re.findall(r"The utterance '(\w+)' is not used", w)}
     assert unused == SENT_OUTSIDE_THE_DIALOGUE
-    # Feedback intents come only from buttons, attachment_received only from the channels.
+    # Feedback intents come only from buttons, attachment_received and unreadable_message only from the channels.
     without_examples = {m for w in rasa_warnings for m in re.findall(r"The intent '(\w+)' is listed in the domain file, but is not found in the NLU training data", w)}
-    assert without_examples <= {"feedback_helpful", "feedback_not_helpful", "attachment_received"}
+    assert without_examples <= {"feedback_helpful", "feedback_not_helpful", "attachment_received", "unreadable_message"}
     others = [w for w in rasa_warnings if "is not used in any story or rule" not in w
               and "Slot auto-fill has been removed" not in w and "is not found in the NLU training data" not in w]
     assert others == []

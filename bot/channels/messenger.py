@@ -8,6 +8,10 @@ Meta's webhook is answered at once and the work is done in the background:
   a missing, malformed or wrong ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app
   secret; the old SHA-1 header alone is not enough) gets 403; a body that is not a page event
   object gets 400. Nothing is processed in any of these cases.
+* **Unreadable text.** Meta cannot be refused a message, so a text over 20,000 characters or with
+  control characters or unpaired surrogates goes to the dialogue as the intent
+  ``unreadable_message`` (the citizen is asked, in their language, to write it again, shorter and
+  as plain text); the archive keeps its length and a copy with those characters escaped.
 * **Acknowledge, then work.** A signed body is read into events (every entry, every messaging
   event; hostile or unknown events are skipped with a log line) and each event is put on its
   sender's queue before the 200 goes back, so the order Meta delivered them in is kept. One
@@ -50,6 +54,7 @@ from sqlalchemy.orm import Session
 from bot import clock
 from bot.archive.db import ensure_schema, session_scope
 from bot.archive.models import ArchiveRecord, Kind, OutboxDelivery, OutboxMessage, utc
+from bot.channels.checks import escaped, unreadable_reason
 from bot.channels.graph import (
     MAX_PAYLOAD,
     MAX_QUICK_REPLIES,
@@ -65,7 +70,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "messenger"
 MAX_BODY = 1024 * 1024  # bytes
-MAX_INCOMING_TEXT = 20_000  # characters; longer texts are not from Messenger
+MAX_INCOMING_TEXT = 20_000  # characters; longer texts get a polite "too long" answer
 MAX_CHALLENGE = 256
 MAX_PENDING_PER_SENDER = 200
 MAX_ATTACHMENTS = 20
@@ -74,6 +79,7 @@ POLL_SECONDS = 2.0
 STAFF_SEND_TIMEOUT = 5.0  # seconds per attempt; the delivery row's transaction waits for it
 STOP_GRACE_SECONDS = 10.0
 ATTACHMENT_PAYLOAD = "/attachment_received"
+UNREADABLE_PAYLOAD = "/unreadable_message"
 REPLY_WINDOW = timedelta(days=7)
 WINDOW_CLOSED = (
     "Messenger only allows replies within 7 days of the citizen's last message; "
@@ -150,6 +156,14 @@ def _string(value: Any, what: str, limit: int, *, required: bool = True) -> Opti
     return value
 
 
+def _payload(value: Any, what: str) -> str:
+    """A quick reply's or postback's payload: our own buttons' text, so anything odd is hostile."""
+    payload = _string(value, what, MAX_PAYLOAD)
+    if unreadable_reason(payload, MAX_PAYLOAD) is not None:
+        raise Skipped(f"{what} holds control characters or unpaired surrogates")
+    return payload
+
+
 def _attachment_types(attachments: Any) -> List[str]:
     if attachments is None:
         return []
@@ -203,7 +217,7 @@ def read_event(event: Any, page_id: Optional[str] = None) -> Optional[Incoming]:
         mid = message.get("mid")
         if not isinstance(mid, str) or not _MID.fullmatch(mid):
             raise Skipped("message has no valid mid")
-        text = _string(message.get("text"), "message.text", MAX_INCOMING_TEXT, required=False)
+        text = _string(message.get("text"), "message.text", MAX_BODY, required=False)
         attachments = _attachment_types(message.get("attachments"))
         if attachments:
             metadata["attachments"] = attachments
@@ -211,13 +225,18 @@ def read_event(event: Any, page_id: Optional[str] = None) -> Optional[Incoming]:
         if quick_reply is not None:
             if not isinstance(quick_reply, dict):
                 raise Skipped("message.quick_reply is not an object")
-            payload = _string(quick_reply.get("payload"), "message.quick_reply.payload", MAX_PAYLOAD)
+            payload = _payload(quick_reply.get("payload"), "message.quick_reply.payload")
             if payload.strip():
                 metadata["kind"] = "quick_reply"
                 if text:
-                    metadata["title"] = text[:MAX_PAYLOAD]
+                    metadata["title"] = escaped(text[:MAX_PAYLOAD])
                 return Incoming(sender_id, mid, payload, metadata)
         if text and text.strip():
+            why = unreadable_reason(text, MAX_INCOMING_TEXT)
+            if why is not None:
+                # Meta cannot be refused, so the citizen is told and the archive keeps a storable copy.
+                metadata.update(kind="unreadable", reason=why, length=len(text), original_text=escaped(text))
+                return Incoming(sender_id, mid, UNREADABLE_PAYLOAD, metadata)
             metadata["kind"] = "text"
             return Incoming(sender_id, mid, text, metadata)
         sticker = message.get("sticker_id")
@@ -234,7 +253,7 @@ def read_event(event: Any, page_id: Optional[str] = None) -> Optional[Incoming]:
         postback = event["postback"]
         if not isinstance(postback, dict):
             raise Skipped(f"postback is {type(postback).__name__}, not an object")
-        payload = _string(postback.get("payload"), "postback.payload", MAX_PAYLOAD)
+        payload = _payload(postback.get("payload"), "postback.payload")
         if not payload.strip():
             raise Skipped("postback.payload is empty")
         mid = postback.get("mid")
@@ -245,7 +264,7 @@ def read_event(event: Any, page_id: Optional[str] = None) -> Optional[Incoming]:
         title = postback.get("title")
         metadata["kind"] = "postback"
         if isinstance(title, str) and title:
-            metadata["title"] = title[:MAX_PAYLOAD]
+            metadata["title"] = escaped(title[:MAX_PAYLOAD])
         return Incoming(sender_id, mid, payload, metadata)
 
     known = [k for k in ("read", "delivery", "reaction", "optin", "referral", "account_linking") if k in event]

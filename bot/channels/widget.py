@@ -15,7 +15,8 @@ Routes (the Rasa server's ``--cors`` origins apply to all of them, preflight inc
     language it is written in. A ``language`` in the metadata is the citizen's choice in the
     widget and counts as an explicit request (``bot.conversation.channel_language_choice``).
     Bad requests get a JSON ``{"error": ...}`` with 400 (or 413 for a message over
-    :data:`MAX_MESSAGE_LENGTH` characters); a failure while answering gets 503, never a 500.
+    :data:`MAX_MESSAGE_LENGTH` characters); see ``checks.py``, shared with the REST channel.
+    A failure while answering gets 503, never a 500.
 ``GET /webhooks/widget/widget.js``, ``/webhooks/widget/widget.css``
     the widget itself (``bot/channels/static/``), cacheable, with an ETag.
 ``GET /webhooks/widget/demo``
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import re
 import secrets
@@ -41,6 +41,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.checks import MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message, read_json_object
+
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
@@ -49,9 +51,6 @@ TEMPLATES_DIR = HERE / "templates"
 
 LANGUAGES = ("nn", "nb", "sv")
 SENDER_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
-MAX_MESSAGE_LENGTH = 5000
-# Far more than any valid request needs (5,000 characters, each at most 12 bytes as JSON escapes).
-MAX_BODY_BYTES = 128 * 1024
 METADATA_KEYS = frozenset({"language"})
 REQUEST_KEYS = frozenset({"sender", "message", "metadata"})
 
@@ -64,14 +63,6 @@ STATIC_CACHE_CONTROL = "public, max-age=3600"
 _HOST_PATTERN = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
-class RequestProblem(Exception):
-    """A widget request that cannot be handled; ``status`` is 400 or 413."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def parse_request(content_type: Optional[str], body: bytes) -> Tuple[str, str, Dict[str, Any]]:
     """Checks a ``POST /webhook`` request and returns ``(sender, message, metadata)``.
 
@@ -79,31 +70,14 @@ def parse_request(content_type: Optional[str], body: bytes) -> Tuple[str, str, D
         RequestProblem: with a sentence that says what is wrong (status 400, or 413 when the
             message or the body is too long).
     """
-    if (content_type or "").split(";")[0].strip().lower() != "application/json":
-        raise RequestProblem("send the message as JSON with Content-Type: application/json")
-    if len(body) > MAX_BODY_BYTES:
-        raise RequestProblem(f"the request is larger than {MAX_BODY_BYTES} bytes", 413)
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise RequestProblem("the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise RequestProblem('the request body must be a JSON object: {"sender": ..., "message": ...}')
+    data = read_json_object(content_type, body, MAX_BODY_BYTES)
     unknown = sorted(set(data) - REQUEST_KEYS)
     if unknown:
         raise RequestProblem(f"unknown field(s): {', '.join(unknown)}; allowed are sender, message and metadata")
     sender = data.get("sender")
     if not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender):
         raise RequestProblem("sender must be 8 to 64 characters: letters A-Z and a-z, digits, '_' or '-'")
-    message = data.get("message")
-    if not isinstance(message, str):
-        raise RequestProblem("message must be a string")
-    if len(message) > MAX_MESSAGE_LENGTH:
-        raise RequestProblem(
-            f"message is {len(message)} characters long; at most {MAX_MESSAGE_LENGTH} are allowed", 413
-        )
-    if not message.strip():
-        raise RequestProblem("message is empty")
+    message = check_message(data.get("message"), MAX_MESSAGE_LENGTH)
     metadata = data.get("metadata")
     if metadata is None:
         metadata = {}

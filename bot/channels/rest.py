@@ -1,0 +1,95 @@
+"""``POST /webhooks/rest/webhook``: Rasa's REST channel, with its requests checked first.
+
+Same address, same request and same answer as Rasa's own ``rest`` channel
+(``{"sender": ID, "message": TEXT, "metadata": {...}}`` → the bot's messages as a JSON list), so
+every REST client keeps working. Rasa's channel passes whatever arrives to the dialogue: an
+empty body or a JSON list gave a 500, a missing sender put strangers into one conversation
+called ``default``, a number where the text belongs gave an empty answer, and an
+``input_channel`` object reached the archive, which could not store it. This one answers such
+requests with a JSON ``{"error": ...}``:
+
+* 400: not ``application/json``, not UTF-8 JSON, nested too deeply, not an object, an unknown
+  field (only ``sender``, ``message`` and ``metadata`` are allowed), a sender that is not 1 to
+  128 characters of ``A-Z a-z 0-9 _ . : @ -``, a message that is not a string, is empty or
+  whitespace only, or holds control characters other than tab and line breaks, metadata that is
+  not an object;
+* 413: a body over 128 KiB or a message over 5,000 characters;
+* 503: the assistant failed while answering (try again); never a 500.
+
+The ``?stream=true`` variant of Rasa's channel is not offered.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.checks import MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message, read_json_object
+
+logger = logging.getLogger(__name__)
+
+SENDER_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+REQUEST_KEYS = frozenset({"sender", "message", "metadata"})
+
+
+def parse_request(content_type: Optional[str], body: bytes) -> Tuple[str, str, Dict[str, Any]]:
+    """Checks a REST request and returns ``(sender, message, metadata)``.
+
+    Raises:
+        RequestProblem: with a sentence that says what is wrong (400 or 413, see the module).
+    """
+    data = read_json_object(content_type, body, MAX_BODY_BYTES)
+    unknown = sorted(set(data) - REQUEST_KEYS)
+    if unknown:
+        raise RequestProblem(f"unknown field(s): {', '.join(unknown)}; allowed are sender, message and metadata")
+    sender = data.get("sender")
+    if not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender):
+        raise RequestProblem("sender must be 1 to 128 characters: letters A-Z and a-z, digits, '_', '.', ':', '@' or '-'")
+    message = check_message(data.get("message"), MAX_MESSAGE_LENGTH)
+    metadata = data.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise RequestProblem("metadata must be a JSON object")
+    return sender, message, metadata
+
+
+class RestInput(InputChannel):
+    """Rasa's REST channel (name ``rest``) with checked requests and no 500s."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        rest = Blueprint("rest_webhook", __name__)
+
+        @rest.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @rest.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                sender, text, metadata = parse_request(request.headers.get("content-type"), request.body or b"")
+            except RequestProblem as problem:
+                return response.json({"error": str(problem)}, status=problem.status)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+                )
+            except (Exception, asyncio.CancelledError):  # the client is told to try again, never a 500
+                logger.exception("The REST message could not be handled")
+                return response.json(
+                    {"error": "the assistant could not answer just now; try again in a moment"}, status=503
+                )
+            return response.json(collector.messages)
+
+        return rest
