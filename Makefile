@@ -9,7 +9,7 @@ STAMPS := .stamps
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup browser-setup train run chat test test-fast bench-language bench-content bench-sentences lock clean
+.PHONY: help setup browser-setup train run chat test test-fast bench-language bench-content bench-sentences bench-load lock clean
 
 help: ## list the targets
 	@echo "Targets:"
@@ -63,6 +63,9 @@ bench-content: setup ## SweFAQ answer ranking (ours, BM25, char n-grams) and sea
 
 bench-sentences: setup ## sentence splitting: spaCy's sentencizer against the regex splitter
 	$(PY) benchmarks/sentences.py
+
+bench-load: setup ## REST load: our assistant on 1 and 2 servers against Rasa's starter bot (BENCH_LOAD_ARGS="--help")
+	$(PY) benchmarks/load.py $(BENCH_LOAD_ARGS)
 
 lock: setup ## re-pin requirements.txt from requirements.in (then run make test)
 	$(PY) -m pip install --quiet -r requirements.in

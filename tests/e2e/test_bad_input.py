@@ -1,0 +1,293 @@
+"""End to end: bad input through every channel of the real servers, then 10,000 random messages.
+
+``make run`` is started once for this module, with Messenger pointing at ``tests.fake_graph``.
+Each channel gets an empty message, whitespace only, 100 kB of text, control characters, invalid
+UTF-8, deeply nested JSON and wrong content types; then a seeded stream of random messages and
+random broken bodies goes to the REST, widget and Messenger channels with a few concurrent
+clients. Never a 500, never a crash: a documented 4xx or a polite reply; the servers still answer
+a normal message afterwards; and every message a channel accepted is in the archive.
+
+``BAD_INPUT_RANDOM_MESSAGES`` (default 10,000) changes the number of random messages.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import random
+import string
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import aiohttp
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from bot.texts import response_text
+from tests.e2e.assistant import RunningAssistant
+from tests.e2e.conftest import TUESDAY_MORNING
+from tests.fake_graph import FakeGraph
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+APP_SECRET = "bad-input-app-secret"
+VERIFY_TOKEN = "bad-input-verify-token"
+PAGE_TOKEN = "bad-input-page-token"
+PAGE_ID = "104857600000077"
+JSON = "application/json"
+RANDOM_MESSAGES = int(os.environ.get("BAD_INPUT_RANDOM_MESSAGES", "10000"))
+CLIENTS = 6
+DOCUMENTED = {200, 400, 413}  # REST and widget; Messenger also answers 403 for a bad signature
+
+#: Accepted citizen messages per conversation, to compare with the archive at the end.
+ACCEPTED: Dict[str, int] = {}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    fake = FakeGraph(access_token=PAGE_TOKEN, app_secret=APP_SECRET, require_proof=True).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory, graph):
+    running = RunningAssistant(
+        tmp_path_factory.mktemp("bad-input"), MUNICIPALITY="saltvika", BOT_CLOCK=TUESDAY_MORNING,
+        MESSENGER_APP_SECRET=APP_SECRET, MESSENGER_VERIFY_TOKEN=VERIFY_TOKEN,
+        MESSENGER_PAGE_ACCESS_TOKEN=PAGE_TOKEN, MESSENGER_GRAPH_URL=graph.url, LOG_LEVEL="WARNING",
+    ).start()
+    yield running
+    running.stop()
+
+
+def accepted(sender: str) -> None:
+    ACCEPTED[sender] = ACCEPTED.get(sender, 0) + 1
+
+
+def post(assistant: RunningAssistant, channel: str, body: bytes, content_type: Optional[str] = JSON) -> requests.Response:
+    headers = {"Content-Type": content_type} if content_type else {}
+    return requests.post(f"{assistant.url}/webhooks/{channel}/webhook", data=body, headers=headers, timeout=120)
+
+
+def signed(body: bytes) -> Dict[str, str]:
+    return {"Content-Type": JSON,
+            "X-Hub-Signature-256": "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def page_event(psid: str, mid: str, message: Dict[str, Any]) -> bytes:
+    return json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "time": int(time.time() * 1000), "messaging": [
+        {"sender": {"id": psid}, "recipient": {"id": PAGE_ID}, "timestamp": int(time.time() * 1000),
+         "message": {"mid": mid, **message}}]}]}).encode()
+
+
+def archived(assistant: RunningAssistant) -> Dict[str, List[Tuple[str, Dict]]]:
+    """Citizen messages in the archive: conversation → [(text, data)]."""
+    engine = create_engine(f"sqlite:///{Path(assistant.data_dir) / 'archive.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT conversation_id, text, data FROM archive_records WHERE kind = 'citizen_message' ORDER BY seq"
+        )).all()
+    engine.dispose()
+    found: Dict[str, List[Tuple[str, Dict]]] = {}
+    for conversation, message, data in rows:
+        found.setdefault(conversation, []).append((message, json.loads(data) if isinstance(data, str) else data))
+    return found
+
+
+def bad_bodies(sender: str) -> List[Tuple[str, bytes, Optional[str], int, str]]:
+    """(what, body, content type, expected status, words in the error) for the REST and widget channels."""
+    def body(message: Any) -> bytes:
+        return json.dumps({"sender": sender, "message": message}).encode()
+
+    deep = b"[" * 75_000 + b"]" * 75_000
+    return [
+        ("empty body", b"", JSON, 400, "not valid JSON"),
+        ("empty message", body(""), JSON, 400, "empty"),
+        ("whitespace only", body(" \t\n\u00a0 "), JSON, 400, "empty"),
+        ("100 kB of text", body("hei " * 25_000), JSON, 413, "at most 5000"),
+        ("control characters", body("hei\x00\x01\x1b[31m"), JSON, 400, "control characters"),
+        ("invalid UTF-8", b'{"sender": "%s", "message": "hei \xff\xfe"}' % sender.encode(), JSON, 400, "UTF-8"),
+        ("unpaired surrogate", b'{"sender": "%s", "message": "hei \\ud800"}' % sender.encode(), JSON, 400, "UTF-8"),
+        ("deeply nested JSON, 150 kB", deep, JSON, 413, "larger than"),
+        ("deeply nested JSON, 40 kB", b"[" * 20_000 + b"]" * 20_000, JSON, 400, "nested too deeply"),
+        ("a JSON list", b"[]", JSON, 400, "JSON object"),
+        ("text/plain", body("hei"), "text/plain", 400, "Content-Type"),
+        ("form", b"sender=x&message=hei", "application/x-www-form-urlencoded", 400, "Content-Type"),
+        ("XML", b"<message>hei</message>", "application/xml", 400, "Content-Type"),
+        ("no content type", body("hei"), None, 400, "Content-Type"),
+        ("message is a number", body(42), JSON, 400, "message must be a string"),
+        ("message is an object", body({"text": "hei"}), JSON, 400, "message must be a string"),
+    ]
+
+
+@pytest.mark.parametrize("channel, sender", [("rest", "bad-input-rest-1"), ("widget", "bad-input-widget-1")])
+def test_bad_requests_get_a_documented_4xx_and_nothing_is_archived(assistant, channel, sender):
+    for what, body, content_type, status, words in bad_bodies(sender):
+        answer = post(assistant, channel, body, content_type)
+        assert (what, answer.status_code) == (what, status), answer.text[:300]
+        assert words in answer.json()["error"], (what, answer.text[:300])
+    # The REST channel used to file requests without a sender under one conversation, "default".
+    assert post(assistant, "rest", json.dumps({"message": "hei"}).encode()).status_code == 400
+    assert post(assistant, "rest", json.dumps({"sender": {"x": 1}, "message": "hei"}).encode()).status_code == 400
+    assert post(assistant, "rest", json.dumps(
+        {"sender": sender, "message": "hei", "input_channel": {"x": 1}}).encode()).status_code == 400
+    # Still answering, and only this accepted message is archived.
+    normal = post(assistant, channel, json.dumps({"sender": sender, "message": "kva tid har de ope?"}).encode())
+    accepted(sender)
+    assert normal.status_code == 200 and normal.json()[0]["text"]
+    found = archived(assistant)
+    assert [message for message, _ in found[sender]] == ["kva tid har de ope?"]
+    assert "default" not in found
+
+
+def test_outbox_refuses_bad_senders_with_400(assistant):
+    url = f"{assistant.url}/webhooks/outbox/messages"
+    for query in ("", "?sender=", "?sender=" + "x" * 300, "?sender=a%00b", "?sender=%ff%fe", "?sender=%1b[31m",
+                  "?sender=%ed%a0%80"):
+        answer = requests.get(url + query, timeout=30)
+        assert answer.status_code == 400, (query, answer.status_code, answer.text[:200])
+        assert answer.json()["error"]
+    assert requests.post(url, data=b"{}", timeout=30).status_code == 405
+    assert requests.get(url, params={"sender": "bad-input-rest-1"}, timeout=30).json() == {"messages": []}
+
+
+def test_messenger_bad_input_is_refused_or_answered_politely(assistant, graph):
+    url = f"{assistant.url}/webhooks/messenger/webhook"
+    # Not JSON, or nested beyond reason: 400, even when signed.
+    for body in (b'{"object": "page", "entry": [\xff]}', b"[" * 50_000 + b"]" * 50_000, b""):
+        answer = requests.post(url, data=body, headers=signed(body), timeout=30)
+        assert answer.status_code == 400, answer.text
+    # The signature decides, not the content type.
+    body = page_event("8300000000000001", "m_bad_ct", {"text": "hei"})
+    answer = requests.post(url, data=body, timeout=30, headers={**signed(body), "Content-Type": "text/plain"})
+    assert (answer.status_code, answer.text) == (200, "EVENT_RECEIVED")
+    accepted("8300000000000001")
+    # Too long, control characters, unpaired surrogates: acknowledged, archived, answered politely.
+    unreadable = {"8300000000000002": "hei " * 25_000, "8300000000000003": "hei\x00\x07\x1b[31m",
+                  "8300000000000004": "hei \ud800"}
+    for psid, message in unreadable.items():
+        body = page_event(psid, f"m_bad_{psid}", {"text": message})
+        assert requests.post(url, data=body, headers=signed(body), timeout=30).status_code == 200
+        accepted(psid)
+    # Empty and whitespace-only texts cannot come from Messenger: acknowledged and skipped.
+    for psid, message in (("8300000000000005", ""), ("8300000000000006", " \n\t ")):
+        body = page_event(psid, f"m_bad_{psid}", {"text": message})
+        assert requests.post(url, data=body, headers=signed(body), timeout=30).status_code == 200
+    polite = response_text("utter_unreadable_message", {"language": "nn"})
+    sent = graph.wait_for(lambda all_sent: all(
+        any(b["recipient"]["id"] == psid for b in all_sent) for psid in [*unreadable, "8300000000000001"]), 120)
+    for psid in unreadable:
+        assert [b["message"]["text"] for b in sent if b["recipient"]["id"] == psid] == [polite]
+    found = archived(assistant)
+    for psid, message in unreadable.items():
+        [(payload, data)] = found[psid]
+        assert payload == "/unreadable_message" and data["metadata"]["length"] == len(message)
+    assert found["8300000000000002"][0][1]["metadata"]["original_text"] == "hei " * 25_000
+    assert found["8300000000000003"][0][1]["metadata"]["original_text"] == "hei\\x00\\x07\\x1b[31m"
+    assert "8300000000000005" not in found and "8300000000000006" not in found
+
+
+# --- random messages --------------------------------------------------------------------------------
+
+WORDS = ("hei", "kva", "tid", "opnar", "biblioteket", "når", "åpent", "hvordan", "søker", "barnehage", "tack",
+         "öppet", "kommunen", "brann", "politikk", "skule", "vei", "søppel", "avgift", "jeg", "eg", "ikkje")
+ODD = "\x00\x01\x07\x0b\x1b\x7f\x85\u200b\u200e\u202e\ufeff\ufffd\u00a0\u2028🙂👍🏽🇳🇴Ω€ł" + "\t\n\r"
+
+
+def random_text(rng: random.Random) -> str:
+    """A message a person, a broken client or a hostile one might send."""
+    kind = rng.random()
+    if kind < 0.45:
+        return " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 12))) + rng.choice(["", "?", "!", "."])
+    if kind < 0.6:
+        return "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 200)))
+    if kind < 0.75:
+        return "".join(rng.choice(ODD + "abcæøå ") for _ in range(rng.randint(0, 40)))
+    if kind < 0.82:
+        return "/" + "".join(rng.choice(string.ascii_lowercase + "_{}\":") for _ in range(rng.randint(0, 30)))
+    if kind < 0.9:
+        return rng.choice(WORDS) * rng.randint(500, 1500)  # long: some over 5,000 characters
+    return "".join(chr(rng.randint(1, 0x2FFFF)) for _ in range(rng.randint(1, 60)))
+
+
+def random_request(rng: random.Random, index: int, senders: List[str]) -> Tuple[str, bytes, Optional[str], str]:
+    """(channel, body, content type, sender) for one random message; sometimes a broken body."""
+    channel = rng.choices(["rest", "widget", "messenger"], weights=[45, 40, 15])[0]
+    sender = rng.choice(senders)
+    if channel == "messenger":
+        psid = "84" + sender[-14:].rjust(14, "0")
+        return channel, page_event(psid, f"m_random_{index}", {"text": random_text(rng)}), JSON, psid
+    broken = rng.random()
+    if broken < 0.1:
+        return channel, bytes(rng.randint(0, 255) for _ in range(rng.randint(0, 300))), JSON, sender
+    if broken < 0.15:
+        body = json.dumps({"sender": sender, "message": random_text(rng)}).encode()
+        return channel, body[: rng.randint(0, len(body))], JSON, sender
+    if broken < 0.2:
+        return channel, json.dumps({"sender": sender, "message": random_text(rng)}).encode(), rng.choice(
+            ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None]), sender
+    if broken < 0.25:
+        value = rng.choice([None, 42, [], {}, True, ["hei"], {"text": "hei"}])
+        return channel, json.dumps({"sender": sender, "message": value}).encode(), JSON, sender
+    return channel, json.dumps({"sender": sender, "message": random_text(rng)}).encode(), JSON, sender
+
+
+async def test_ten_thousand_random_messages_never_give_a_500_and_every_accepted_one_is_archived(assistant, graph):
+    rng = random.Random(20261121)
+    senders = [f"random-{n:014d}" for n in range(400)]
+    statuses: Dict[Tuple[str, int], int] = {}
+    unanswered: List[str] = []
+    messenger_accepted: Dict[str, int] = {}
+    queue: asyncio.Queue = asyncio.Queue()
+    for index in range(RANDOM_MESSAGES):
+        queue.put_nowait((index, *random_request(rng, index, senders)))
+    started = time.monotonic()
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            index, channel, body, content_type, sender = queue.get_nowait()
+            headers = signed(body) if channel == "messenger" else ({"Content-Type": content_type} if content_type else {})
+            async with session.post(f"{assistant.url}/webhooks/{channel}/webhook", data=body, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=120)) as answer:
+                reply = await answer.read()
+            statuses[(channel, answer.status)] = statuses.get((channel, answer.status), 0) + 1
+            if answer.status != 200:
+                continue
+            if channel == "messenger":
+                message = json.loads(body)["entry"][0]["messaging"][0]["message"]["text"]
+                if message.strip():  # empty and whitespace-only texts are skipped, as documented
+                    messenger_accepted[sender] = messenger_accepted.get(sender, 0) + 1
+                continue
+            accepted(sender)
+            if not json.loads(reply):
+                unanswered.append(json.loads(body)["message"][:80])
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(client(session) for _ in range(CLIENTS)))
+    print(f"{RANDOM_MESSAGES} random messages in {time.monotonic() - started:.0f} s: {sorted(statuses.items())}")
+    assert {status for _, status in statuses} <= DOCUMENTED, statuses
+    assert unanswered == []  # every accepted message got a reply
+    assert assistant.process.poll() is None, assistant.log()
+
+    # Messenger's turns run in the background: wait until the archive has them all.
+    for psid, count in messenger_accepted.items():
+        ACCEPTED[psid] = ACCEPTED.get(psid, 0) + count
+    deadline = time.monotonic() + 180
+    while True:
+        found = archived(assistant)
+        counts = {sender: len(found.get(sender, [])) for sender in ACCEPTED}
+        if counts == ACCEPTED or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(2)
+    assert counts == ACCEPTED
+    assert set(found) <= set(ACCEPTED)  # nothing refused reached the archive
+
+    # Still up: a normal message through each channel gets a normal answer.
+    for channel in ("rest", "widget"):
+        answer = post(assistant, channel, json.dumps({"sender": "after-random-1", "message": "hei"}).encode())
+        assert answer.status_code == 200 and "Saltvika" in answer.json()[0]["text"]
