@@ -66,7 +66,8 @@ SCRIPTS = {
     "sv": ["hej", "när har ni öppet i dag?", "hur kontaktar jag kommunen?",
            "när har biblioteket öppet?", "hur ansöker jag om förskoleplats?", "tack för hjälpen", "hej då"],
 }
-STARTER_SCRIPT = ["hello", "I am feeling great", "are you a bot?", "I am sad", "yes", "no", "goodbye"]
+# The starter bot's own stories: every message here gets an answer (greet, mood, bot challenge, cheer up).
+STARTER_SCRIPT = ["hello", "I am feeling great", "are you a bot?", "I am sad", "yes", "goodbye"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -80,6 +81,7 @@ class Measured:
 
     latencies: List[float] = field(default_factory=list)
     failures: List[str] = field(default_factory=list)
+    unanswered: int = 0  # answered with an empty list (200 [])
     seconds: float = 0.0
 
     def quantile(self, q: float) -> float:
@@ -120,7 +122,7 @@ class Target:
             async with session.post(url, json={"sender": sender, "message": text},
                                     timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as response:
                 body = await response.json(content_type=None)
-                ok = response.status == 200 and isinstance(body, list) and len(body) > 0
+                ok = response.status == 200 and isinstance(body, list)
                 detail = f"{response.status} {str(body)[:80]}"
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             ok, detail = False, f"{type(error).__name__}: {error}"
@@ -129,6 +131,7 @@ class Target:
         self.sent[sender] = self.sent.get(sender, 0) + 1
         if ok:
             measured.latencies.append(elapsed)
+            measured.unanswered += 0 if body else 1
         else:
             measured.failures.append(f"{sender}: {detail}")
 
@@ -330,15 +333,16 @@ def report(results: List[Result], args) -> None:
     print(f"{args.conversations} conversations × {args.messages} messages with {args.clients} concurrent clients; "
           f"sequential: {args.sequential_conversations} × {args.messages}. "
           f"CPU cores: {os.cpu_count()}, load average before: {args.load_before}")
-    header = ("system", "seq p50", "msg/s", "p50", "p95", "failed", "archive")
+    header = ("system", "seq p50", "msg/s", "p50", "p95", "failed", "no reply", "archive")
     rows = []
     for r in results:
         if r.concurrent is None:
-            rows.append((r.name, "—", "—", "—", "—", "—", r.note))
+            rows.append((r.name, "—", "—", "—", "—", "—", "—", r.note))
             continue
         failed = len(r.concurrent.failures) + len(r.sequential.failures)
         rows.append((r.name, ms(r.sequential.quantile(0.5)), f"{r.concurrent.throughput:.1f}",
                      ms(r.concurrent.quantile(0.5)), ms(r.concurrent.quantile(0.95)), str(failed),
+                     str(r.concurrent.unanswered + r.sequential.unanswered),
                      r.archive if r.archive != "—" else r.note))
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
