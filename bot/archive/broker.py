@@ -93,6 +93,9 @@ class ArchiveEventBroker(EventBroker):
         cls, broker_config: EndpointConfig, event_loop: Optional[Any] = None
     ) -> "ArchiveEventBroker":
         """Creates the broker from ``endpoints.yml`` (it needs no settings there)."""
+        from bot.rasa_speedups import install
+
+        install()  # Rasa builds the broker once, in the Rasa server only: the place for server-wide tweaks
         return cls()
 
     def publish(self, event: Dict[Text, Any]) -> None:
