@@ -233,6 +233,7 @@ def ours_scaled(args, work: Path, servers: int) -> Result:
     except ImportError as error:
         return Result(name, key, note=f"skipped: the scale-out test helpers are not there ({error})")
     try:
+        already_running = services.running()
         urls = services.start()
         database_url = services.create_database(f"bench_load_{servers}_{os.getpid()}")
     except Exception as error:  # noqa: BLE001 - any reason is reported and the rest still runs
@@ -254,6 +255,8 @@ def ours_scaled(args, work: Path, servers: int) -> Result:
             services.drop_database(database_url)
         except Exception as error:  # noqa: BLE001
             print(f"(the benchmark database could not be dropped: {error})")
+        if not already_running:  # leave the machine as it was
+            services.stop()
 
 
 class StarterBot:
