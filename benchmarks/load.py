@@ -368,8 +368,8 @@ def report(results: List[Result], args) -> None:
                   f"{'met' if ratio >= 1.6 else 'NOT met'})")
     if two:
         print(f"This machine has {cores} CPU cores for the load client, the Rasa servers, the action server "
-              f"and PostgreSQL/Redis together: a second Rasa server adds no cores here, so 1.6 cannot be reached "
-              f"on it; the ratio shows the cost or gain of the scale-out setup itself.")
+              f"and PostgreSQL/Redis together: a second Rasa server can only use what the others leave of them, "
+              f"so the ratio says little about a machine with a core per server.")
     print("Figures are noisy on a shared machine; run again with: make bench-load "
           "(or .venv/bin/python benchmarks/load.py --help for the options)")
 
