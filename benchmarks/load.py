@@ -37,7 +37,6 @@ import itertools
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -352,14 +351,16 @@ def report(results: List[Result], args) -> None:
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
     for r in results:
-        for failure in ((r.sequential.failures if r.sequential else []) + (r.concurrent.failures if r.concurrent else []))[:3]:
+        failures = (r.sequential.failures if r.sequential else []) + (r.concurrent.failures if r.concurrent else [])
+        for failure in failures[:3]:
             print(f"  failure ({r.name}): {failure}")
     by = {r.key: r for r in results if r.concurrent and r.concurrent.latencies}
     one, one_pg, two, ref = by.get("one"), by.get("one-pg"), by.get("two"), by.get("starter")
     print()
     if one and ref:
         ratio = one.concurrent.throughput / ref.concurrent.throughput
-        print(f"ours (1 server) / starter bot throughput: {ratio:.2f}  (goal ≥ 0.90: {'met' if ratio >= 0.9 else 'NOT met'})")
+        print(f"ours (1 server) / starter bot throughput: {ratio:.2f}  "
+              f"(goal ≥ 0.90: {'met' if ratio >= 0.9 else 'NOT met'})")
     cores = os.cpu_count() or 1
     for base, label in ((one_pg, "1 server, PostgreSQL + Redis"), (one, "1 server, SQLite")):
         if base and two:

@@ -50,7 +50,9 @@ def parse_request(content_type: Optional[str], body: bytes) -> Tuple[str, str, D
         raise RequestProblem(f"unknown field(s): {', '.join(unknown)}; allowed are sender, message and metadata")
     sender = data.get("sender")
     if not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender):
-        raise RequestProblem("sender must be 1 to 128 characters: letters A-Z and a-z, digits, '_', '.', ':', '@' or '-'")
+        raise RequestProblem(
+            "sender must be 1 to 128 characters: letters A-Z and a-z, digits, '_', '.', ':', '@' or '-'"
+        )
     message = check_message(data.get("message"), MAX_MESSAGE_LENGTH)
     metadata = data.get("metadata")
     if metadata is None:

@@ -69,7 +69,8 @@ def accepted(sender: str) -> None:
     ACCEPTED[sender] = ACCEPTED.get(sender, 0) + 1
 
 
-def post(assistant: RunningAssistant, channel: str, body: bytes, content_type: Optional[str] = JSON) -> requests.Response:
+def post(assistant: RunningAssistant, channel: str, body: bytes,
+         content_type: Optional[str] = JSON) -> requests.Response:
     headers = {"Content-Type": content_type} if content_type else {}
     return requests.post(f"{assistant.url}/webhooks/{channel}/webhook", data=body, headers=headers, timeout=120)
 
@@ -245,7 +246,8 @@ def broken_body(rng: random.Random, sender: str) -> Tuple[bytes, Optional[str]]:
     if kind == 9:
         return body(sender=rng.choice([None, 7, {"id": sender}, "", "a b", "x" * 200, "a\x00b", "../etc"]),
                     message="hei"), JSON
-    return body(sender=sender, message="hei", **{rng.choice(["input_channel", "channel", "stream", "x"]): {"y": 1}}), JSON
+    unknown_field = rng.choice(["input_channel", "channel", "stream", "x"])
+    return body(sender=sender, message="hei", **{unknown_field: {"y": 1}}), JSON
 
 
 def broken_page_event(rng: random.Random, psid: str, mid: str) -> Tuple[bytes, Dict[str, str]]:
@@ -286,7 +288,8 @@ def random_request(rng: random.Random, index: int, senders: List[str]) -> Tuple[
         raw, headers = broken_page_event(rng, psid, mid)
         return channel, raw, headers, psid
     if plausible:
-        return channel, json.dumps({"sender": sender, "message": random_text(rng)}).encode(), {"Content-Type": JSON}, sender
+        raw = json.dumps({"sender": sender, "message": random_text(rng)}).encode()
+        return channel, raw, {"Content-Type": JSON}, sender
     raw, content_type = broken_body(rng, sender)
     return channel, raw, {"Content-Type": content_type} if content_type else {}, sender
 
