@@ -112,6 +112,16 @@ def _date(value: str):
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-21") from error
 
 
+def _share(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number like 0.6") from error
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
+    return number
+
+
 def _cmd_archive_export(args: argparse.Namespace) -> int:
     from bot.archive.export import export
 
@@ -186,6 +196,30 @@ def _cmd_content_calibrate(args: argparse.Namespace) -> int:
     for report in reports:
         print(report.line())
     print(f"threshold {value:.4f} written to data/content/answering.yml")
+    return 0
+
+
+def _cmd_nlu_check(args: argparse.Namespace) -> int:
+    from bot.nlu.check import check
+
+    report = check()
+    print("\n".join(report.lines()))
+    return 1 if report.errors else 0
+
+
+def _cmd_nlu_harvest(args: argparse.Namespace) -> int:
+    from bot.nlu.harvest import harvest
+
+    summary = harvest(args.since, out_dir=Path(args.out) if args.out else None, below=args.below)
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def _cmd_nlu_evaluate(args: argparse.Namespace) -> int:
+    from bot.nlu.evaluate import evaluate
+
+    report, changed = evaluate(out_dir=Path(args.out) if args.out else None, full_train=args.full_train)
+    print("\n".join(report.lines() + [""] + changed))
     return 0
 
 
@@ -270,6 +304,20 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = content_commands.add_parser("calibrate", help="choose the answer threshold on calibration questions")
     calibrate.add_argument("--questions", help="folder of question files (default: data/content_eval)")
     calibrate.set_defaults(func=_cmd_content_calibrate)
+
+    nlu = commands.add_parser("nlu", help="for trainers: check the NLU data, harvest real messages, evaluate")
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True, metavar="ACTION")
+    nlu_check = nlu_commands.add_parser("check", help="find mistakes in data/nlu, domain.yml and tests/nlu (exit 1 on errors)")
+    nlu_check.set_defaults(func=_cmd_nlu_check)
+    nlu_harvest = nlu_commands.add_parser("harvest", help="write review files of real messages worth labelling")
+    nlu_harvest.add_argument("--since", type=_date, required=True, help="first day (UTC), e.g. 2026-11-01")
+    nlu_harvest.add_argument("--out", help="folder for nn.yml, nb.yml, sv.yml (default: DATA_DIR/nlu_review)")
+    nlu_harvest.add_argument("--below", type=_share, default=0.6, help="a confidence under this is low (default 0.6)")
+    nlu_harvest.set_defaults(func=_cmd_nlu_harvest)
+    nlu_evaluate = nlu_commands.add_parser("evaluate", help="train the NLU, measure it on tests/nlu, compare with the last report")
+    nlu_evaluate.add_argument("--out", help="report folder (default: DATA_DIR/nlu_report)")
+    nlu_evaluate.add_argument("--full-train", action="store_true", help="also time a full rasa train (about a minute more)")
+    nlu_evaluate.set_defaults(func=_cmd_nlu_evaluate)
 
     staff = commands.add_parser("staff", help="the staff web app and its users")
     staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")

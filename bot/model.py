@@ -9,6 +9,7 @@ import hashlib
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Iterable, List
 
@@ -69,7 +70,12 @@ def train(extra_args: Iterable[str] = (), force: bool = False) -> Path:
         *extra_args,
     ]
     print(f"Training a model for the current data: {' '.join(command[2:])}", flush=True)
+    started = time.perf_counter()
     subprocess.run(command, cwd=PROJECT_ROOT, check=True)
     if not target.exists():
         raise RuntimeError(f"rasa train finished but {target} is missing")
+    from bot.nlu.evaluate import record_full_training
+
+    # The trainers' evaluation report shows how long a full training takes on this machine.
+    record_full_training(time.perf_counter() - started)
     return target
