@@ -9,7 +9,7 @@ STAMPS := .stamps
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup browser-setup train run chat test test-fast bench-language bench-content bench-sentences bench-load lock clean
+.PHONY: help setup browser-setup train run chat test test-fast bench-language bench-content bench-sentences bench-load lock clean nlu-check nlu-evaluate bench-nlu
 
 help: ## list the targets
 	@echo "Targets:"
@@ -49,11 +49,21 @@ chat: setup ## chat in the terminal with the assistant that `make run` started
 	$(PY) -m bot chat
 
 test: setup $(STAMPS)/browser ## set up, train if needed, and run every test (unit, NLU gate, conversations, end-to-end, browser)
+	$(PY) -m bot nlu check
 	$(PY) -m bot train
 	$(PY) -m pytest -ra
 
 test-fast: setup ## run the tests that need no trained model and no servers
 	$(PY) -m pytest -ra -m "not slow and not e2e"
+
+nlu-check: setup ## check the NLU data, domain and held-out examples (line-numbered problems; exit 1 on errors)
+	$(PY) -m bot nlu check
+
+nlu-evaluate: setup ## train the NLU, measure it per language on tests/nlu, compare with the last report
+	$(PY) -m bot nlu evaluate
+
+bench-nlu: setup ## NorSID intents: the project's NLU pipeline against a char n-gram SVM, per dialect
+	$(PY) benchmarks/nlu.py
 
 bench-language: setup ## language identification on the UD benchmark: ours against plain lingua
 	$(PY) benchmarks/language.py

@@ -218,7 +218,10 @@ def _cmd_nlu_harvest(args: argparse.Namespace) -> int:
 def _cmd_nlu_evaluate(args: argparse.Namespace) -> int:
     from bot.nlu.evaluate import evaluate
 
-    report, changed = evaluate(out_dir=Path(args.out) if args.out else None, full_train=args.full_train)
+    from bot.config import PROJECT_ROOT
+
+    report, changed = evaluate(config_path=Path(args.config) if args.config else PROJECT_ROOT / "config.yml",
+                               out_dir=Path(args.out) if args.out else None, full_train=args.full_train)
     print("\n".join(report.lines() + [""] + changed))
     return 0
 
@@ -316,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     nlu_harvest.set_defaults(func=_cmd_nlu_harvest)
     nlu_evaluate = nlu_commands.add_parser("evaluate", help="train the NLU, measure it on tests/nlu, compare with the last report")
     nlu_evaluate.add_argument("--out", help="report folder (default: DATA_DIR/nlu_report)")
+    nlu_evaluate.add_argument("--config", help="try another pipeline (default: config.yml)")
     nlu_evaluate.add_argument("--full-train", action="store_true", help="also time a full rasa train (about a minute more)")
     nlu_evaluate.set_defaults(func=_cmd_nlu_evaluate)
 

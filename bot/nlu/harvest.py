@@ -7,7 +7,7 @@ Reads the archive and picks the citizen messages the assistant had trouble with:
 * ``unanswered handoff``: the message was handed to staff because the bot could not answer
   (reason ``unanswered``, or ``out_of_hours`` when it was not a request for a person);
 * ``thumbs down``: the citizen said a website answer did not help (the question it answered);
-* ``staff: <intent>``: a staff member wrote ``intent: <name>`` (or ``#<name>``) in a note on the
+* ``staff disagreed``: a staff member wrote ``intent: <name>`` (or ``#<name>``) in a note on the
   conversation's handoff and the NLU had guessed something else: the staff's label is used.
 
 Per language it writes ``<out>/<lang>.yml`` in the form of ``data/nlu/``: each message under the
@@ -38,7 +38,7 @@ LOW_CONFIDENCE = "low confidence"
 FALLBACK = "fallback"
 UNANSWERED = "unanswered handoff"
 THUMBS_DOWN = "thumbs down"
-STAFF = "staff"
+STAFF = "staff disagreed"
 
 _STAFF_LABEL = re.compile(r"(?:\bintent\s*[:=]\s*|#)([a-z][a-z_]*)", re.IGNORECASE)
 
@@ -205,7 +205,7 @@ def collect(
                 label = _staff_label(record.text or "", intents)
                 target = by_id.get(handoff_records.get(data.get("handoff_id"))) or previous
                 if label and target is not None and target.kind == Kind.CITIZEN_MESSAGE and label != target.intent:
-                    picked.setdefault(target.id, set()).add(f"{STAFF}: {label}")
+                    picked.setdefault(target.id, set()).add(STAFF)
                     labels[target.id] = label
 
         merged: Dict[str, Dict[str, Candidate]] = {language: {} for language in LANGUAGES}
