@@ -34,7 +34,9 @@ from typing import Callable, Dict, List, Sequence, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.nlu.training import NluParser, languages_of, nlu_config, top_intent, train_nlu, write_nlu_yaml  # noqa: E402
+from bot.nlu.training import (  # noqa: E402
+    NluParser, languages_of, nlu_config, quiet_rasa, top_intent, train_nlu, write_nlu_yaml,
+)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "norsid"
 DIALECTS = {"B": "Bokmål", "V": "West Norwegian", "T": "Trøndersk", "N": "North Norwegian"}
@@ -103,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(folder)
         # Rasa's training cache would make a second run look faster than a first one.
         os.environ.setdefault("RASA_CACHE_DIRECTORY", str(work / "cache"))
+        quiet_rasa()  # Rasa's per-message debug log would be timed along with the parsing
         data = write_nlu_yaml([(text, rasa_intent(intent)) for _, intent, text in train], work / "nlu.yml")
         trained = train_nlu(nlu_config(args.config, work / "config.yml"), data, None, work / "models")
         nlu = NluParser(trained.path)
