@@ -9,7 +9,7 @@ STAMPS := .stamps
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup browser-setup train run chat test test-fast bench-language bench-content bench-sentences bench-load lock clean nlu-check nlu-evaluate bench-nlu
+.PHONY: help setup browser-setup services services-stop train run chat test test-fast bench-language bench-content bench-sentences bench-load lock clean nlu-check nlu-evaluate bench-nlu
 
 help: ## list the targets
 	@echo "Targets:"
@@ -39,6 +39,12 @@ $(STAMPS)/browser: $(STAMPS)/venv
 
 browser-setup: $(STAMPS)/browser ## install what the browser tests need (Debian chromium, axe-core)
 
+services: setup ## start PostgreSQL and Redis for the tests on loopback (installs Debian's packages if missing)
+	$(PY) -m tests.services start
+
+services-stop: ## stop the PostgreSQL and Redis that `make services` started
+	@if [ -x $(PY) ]; then $(PY) -m tests.services stop; fi
+
 train: setup ## train a model unless one matches the current data (models/assistant-<hash>.tar.gz)
 	$(PY) -m bot train
 
@@ -48,7 +54,7 @@ run: setup ## set up what is missing, train if needed, start the Rasa server and
 chat: setup ## chat in the terminal with the assistant that `make run` started
 	$(PY) -m bot chat
 
-test: setup $(STAMPS)/browser ## set up, train if needed, and run every test (unit, NLU gate, conversations, end-to-end, browser)
+test: setup $(STAMPS)/browser services ## set up, start PostgreSQL and Redis, train if needed, and run every test (unit, NLU gate, conversations, end-to-end, browser)
 	$(PY) -m bot nlu check
 	$(PY) -m bot train
 	$(PY) -m pytest -ra
@@ -82,5 +88,5 @@ lock: setup ## re-pin requirements.txt from requirements.in (then run make test)
 	$(PY) -m pip check
 	$(PY) -m pip freeze --all --exclude-editable | grep -v -E '^pip==' > requirements.txt
 
-clean: ## remove the virtual environment, trained models and local state (var/)
+clean: services-stop ## stop the test services; remove the virtual environment, trained models and local state (var/)
 	rm -rf $(VENV) $(STAMPS) models/*.tar.gz var .rasa results

@@ -109,8 +109,8 @@ class Client:
 
 
 @pytest.fixture
-def db_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'archive.db'}"
+def db_url(archive_database_url) -> str:
+    url = archive_database_url
     upgrade(url)
     add_user("kari", "staff", PASSWORD, url=url)
     add_user("ada", "admin", ADMIN_PASSWORD, url=url)

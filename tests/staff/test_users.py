@@ -10,8 +10,8 @@ from bot.staff.users import StaffUserError, add_user, authenticate, main_add_use
 
 
 @pytest.fixture
-def url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'users.db'}"
+def url(archive_database_url):
+    url = archive_database_url
     upgrade(url)
     return url
 

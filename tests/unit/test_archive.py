@@ -1,10 +1,12 @@
-"""The archive recorder, the spool and the outage path, on a real SQLite database."""
+"""The archive recorder, the spool and the outage path, on real SQLite and PostgreSQL databases."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from bot.archive.broker import Archive
 from bot.archive.db import session_scope, upgrade
@@ -44,11 +46,36 @@ def rows(url: str, sender: str):
         ).scalars().all()
 
 
+@contextmanager
+def database_away(url: str, tmp_path):
+    """Makes the database unreachable for a while: an unmounted disk, a server that is gone."""
+    if url.startswith("sqlite"):
+        folder = tmp_path / "db"
+        folder.rename(tmp_path / "db-away")
+        try:
+            yield
+        finally:
+            (tmp_path / "db-away").rename(folder)
+        return
+    # PostgreSQL: the database disappears under its name (its connections are cut), then returns.
+    name = make_url(url).database
+    admin = create_engine(str(make_url(url).set(database="postgres")), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                           {"n": name})
+        connection.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{name}_away"'))
+    try:
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}_away" RENAME TO "{name}"'))
+        admin.dispose()
+
+
 @pytest.fixture
-def url(tmp_path):
-    database = f"sqlite:///{tmp_path / 'db' / 'archive.db'}"
-    upgrade(database)
-    return database
+def url(archive_database_url):
+    upgrade(archive_database_url)
+    return archive_database_url
 
 
 def test_a_turn_becomes_records_in_order(url):
@@ -102,12 +129,10 @@ def test_unreachable_database_spools_and_replays_in_order(tmp_path, url):
     archive = Archive(url, spool=spool, retry_seconds=3600)  # replayed by hand below
     archive.record(session_start("c5", TUESDAY_10) + turn("c5", "fyrste", TUESDAY_10 + 1))
 
-    folder = tmp_path / "db"
-    folder.rename(tmp_path / "db-away")  # the database is gone, like an unmounted disk
-    archive.record(turn("c5", "andre", TUESDAY_10 + 2))
-    assert spool.pending()
-    assert archive.replay() == 0  # still unreachable: nothing lost, nothing written
-    (tmp_path / "db-away").rename(folder)
+    with database_away(url, tmp_path):
+        archive.record(turn("c5", "andre", TUESDAY_10 + 2))
+        assert spool.pending()
+        assert archive.replay() == 0  # still unreachable: nothing lost, nothing written
 
     # While the spool holds events, new ones queue behind them to keep the order.
     archive.record(turn("c5", "tredje", TUESDAY_10 + 3))

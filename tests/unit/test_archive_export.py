@@ -60,10 +60,10 @@ def _sha256(path: Path) -> str:
 
 
 @pytest.fixture
-def export_db(tmp_path, monkeypatch) -> str:
+def export_db(archive_database_url, monkeypatch) -> str:
     monkeypatch.setenv("BOT_CLOCK", EXPORT_CLOCK)
     get_settings.cache_clear()
-    url = f"sqlite:///{tmp_path / 'archive.db'}"
+    url = archive_database_url
     upgrade(url)
     with session_scope(url) as session:
         fx.populate_export(session)
@@ -458,8 +458,8 @@ PURGE_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def purge_db(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'purge.db'}"
+def purge_db(archive_database_url) -> str:
+    url = archive_database_url
     upgrade(url)
     with session_scope(url) as session:
         fx.populate_purge(session)

@@ -33,10 +33,9 @@ def page(title="Hentekalender", lang="nn", url="https://www.testvik.kommune.no/b
 
 
 @pytest.fixture
-def url(tmp_path):
-    database = f"sqlite:///{tmp_path / 'content.db'}"
-    upgrade(database)
-    return database
+def url(archive_database_url):
+    upgrade(archive_database_url)
+    return archive_database_url
 
 
 def count(url, model):

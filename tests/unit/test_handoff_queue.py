@@ -13,10 +13,9 @@ from bot.handoff import queue
 
 
 @pytest.fixture
-def url(tmp_path):
-    database = f"sqlite:///{tmp_path / 'queue.db'}"
-    upgrade(database)
-    return database
+def url(archive_database_url):
+    upgrade(archive_database_url)
+    return archive_database_url
 
 
 def handoff(url: str, channel: str, last_message_age: timedelta, status: str = "claimed") -> int:

@@ -151,8 +151,8 @@ class Client:
 
 
 @pytest.fixture
-def database(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'archive.db'}"
+def database(archive_database_url, monkeypatch) -> str:
+    url = archive_database_url
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
     upgrade(url)
