@@ -14,7 +14,18 @@ from bot.config import SettingsError, get_settings
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.run import run_servers
 
-    return run_servers()
+    return run_servers(only=args.only)
+
+
+def _process_names(raw: str) -> List[str]:
+    from bot.run import PROCESSES
+
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PROCESSES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"choose from {', '.join(PROCESSES)} (comma-separated), got {raw!r}")
+    return names
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -245,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="train if needed, then start the Rasa and action servers")
+    run.add_argument("--only", type=_process_names, default=None, metavar="NAMES",
+                     help="start only these of rasa,actions,staff (comma-separated), e.g. a second Rasa server")
     run.set_defaults(func=_cmd_run)
 
     train = commands.add_parser("train", help="train a model unless one matches the current data")

@@ -52,6 +52,8 @@ class Settings:
         messenger_graph_url: the Graph API's address (a local server in the tests).
         messenger_graph_version: the Graph API version, e.g. ``v21.0``.
         staff_port: port of the staff web app.
+        redis_url: ``redis://`` URL of Rasa's lock store, shared by several Rasa servers; empty
+            means Rasa's in-memory lock store (one Rasa server only).
     """
 
     municipality: str
@@ -78,6 +80,7 @@ class Settings:
     messenger_graph_url: str
     messenger_graph_version: str
     staff_port: int
+    redis_url: str = ""
 
 
 def _whole_number(name: str, default: int, low: int, high: int, meaning: str) -> int:
@@ -99,6 +102,13 @@ def _int(name: str, default: int) -> int:
 
 def _count(name: str, default: int) -> int:
     return _whole_number(name, default, 0, 10**9, "not negative")
+
+
+def _redis_url(raw: str) -> str:
+    raw = raw.strip()
+    if raw and not raw.startswith(("redis://", "rediss://")):
+        raise SettingsError(f"REDIS_URL must start with redis:// or rediss://, got {raw!r}")
+    return raw
 
 
 def _clock(raw: str) -> Optional[datetime]:
@@ -157,4 +167,5 @@ def get_settings() -> Settings:
         messenger_graph_url=(os.environ.get("MESSENGER_GRAPH_URL", "").strip() or "https://graph.facebook.com").rstrip("/"),
         messenger_graph_version=os.environ.get("MESSENGER_GRAPH_VERSION", "").strip() or "v21.0",
         staff_port=_int("STAFF_PORT", 8080),
+        redis_url=_redis_url(os.environ.get("REDIS_URL", "")),
     )

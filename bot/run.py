@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Collection, Dict, List, Optional
 
 import yaml
 
@@ -31,18 +31,44 @@ def tracker_store_config(url: str) -> Dict[str, object]:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
     config: Dict[str, object] = {"type": "SQL", "dialect": parsed.drivername, "db": parsed.database}
-    for key, value in (("host", parsed.host), ("port", parsed.port), ("username", parsed.username),
+    # Rasa passes the endpoint's ``url`` as the host; a ``host`` key as well would be given twice.
+    for key, value in (("url", parsed.host), ("port", parsed.port), ("username", parsed.username),
                        ("password", parsed.password)):
         if value is not None:
             config[key] = value
     return config
 
 
+def lock_store_config(url: str) -> Dict[str, object]:
+    """Translates a ``redis://`` URL into the settings of Rasa's Redis lock store.
+
+    Rasa's lock store takes the host as ``url`` and the rest as separate keys.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    parsed = urlsplit(url)
+    config: Dict[str, object] = {
+        "type": "redis",
+        "url": parsed.hostname or "localhost",
+        "port": parsed.port or 6379,
+        "db": int(parsed.path.strip("/") or 0),
+        "use_ssl": parsed.scheme == "rediss",
+    }
+    if parsed.username:
+        config["username"] = unquote(parsed.username)
+    if parsed.password:
+        config["password"] = unquote(parsed.password)
+    return config
+
+
 def write_runtime_endpoints(settings: Settings) -> Path:
-    """Writes the Rasa endpoints file for this run (action server and databases from the settings)."""
+    """Writes the Rasa endpoints file for this run (action server, databases, lock store from the settings)."""
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     endpoints.setdefault("action_endpoint", {})["url"] = settings.action_endpoint_url
     endpoints["tracker_store"] = tracker_store_config(settings.tracker_store_url)
+    if settings.redis_url:
+        # Several Rasa servers must not handle one conversation's messages at the same time.
+        endpoints["lock_store"] = lock_store_config(settings.redis_url)
     target = settings.data_dir / "run" / "endpoints.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
@@ -52,6 +78,8 @@ def write_runtime_endpoints(settings: Settings) -> Path:
 def _child_environment(settings: Settings) -> Dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Rasa's telemetry and its error reports to sentry.io would send data off this machine.
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env["ACTION_ENDPOINT_URL"] = settings.action_endpoint_url
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
@@ -98,12 +126,21 @@ def ingest_demo_content_if_empty(municipality: str) -> None:
     print("\n".join(ingest(str(folder), municipality).lines()[:1]), flush=True)
 
 
-def run_servers() -> int:
-    """Checks the profile, trains if needed, starts both servers and waits.
+#: The processes ``python -m bot run --only`` can start, by their short names.
+PROCESSES = {"actions": "action server", "rasa": "rasa server", "staff": "staff app"}
+
+
+def run_servers(only: Optional[Collection[str]] = None) -> int:
+    """Checks the profile, migrates, trains if needed, starts the processes and waits.
+
+    Args:
+        only: short names from ``PROCESSES`` to start (e.g. a second Rasa server sharing the
+            database and lock store of the first); all of them when empty.
 
     Returns:
         The exit status: 0 after Ctrl-C, otherwise that of the process that stopped first.
     """
+    wanted = {PROCESSES[name] for name in (only or PROCESSES)}
     settings = get_settings()
     load_municipality(settings.municipality)  # a malformed profile stops start-up here, by name
     upgrade()  # migrate the archive once, before several processes use it
@@ -114,13 +151,15 @@ def run_servers() -> int:
     processes = {
         name: subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
         for name, command in server_commands(settings, model, endpoints).items()
+        if name in wanted
     }
-    print(
-        f"Rasa server on http://{settings.bind_host}:{settings.rasa_port} "
-        f"(REST: POST /webhooks/rest/webhook), action server on port {settings.actions_port}, "
-        f"staff app on http://{settings.bind_host}:{settings.staff_port}. Ctrl-C stops all three.",
-        flush=True,
-    )
+    where = {
+        "rasa server": f"Rasa server on http://{settings.bind_host}:{settings.rasa_port} (REST: POST /webhooks/rest/webhook)",
+        "action server": f"action server on port {settings.actions_port}",
+        "staff app": f"staff app on http://{settings.bind_host}:{settings.staff_port}",
+    }
+    print(", ".join(where[name] for name in where if name in wanted) + ". Ctrl-C stops "
+          + ("all of them." if len(wanted) > 1 else "it."), flush=True)
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:
@@ -135,7 +174,7 @@ def run_servers() -> int:
             finished = {name: p.poll() for name, p in processes.items() if p.poll() is not None}
             if finished:
                 name, status = next(iter(finished.items()))
-                print(f"The {name} stopped (exit status {status}); stopping the other.", file=sys.stderr)
+                print(f"The {name} stopped (exit status {status}); stopping the others.", file=sys.stderr)
                 break
             time.sleep(0.3)
     finally:

@@ -238,6 +238,12 @@ def start_postgres(timeout: float = 60) -> str:
     return urls().postgres
 
 
+def restart_postgres() -> None:
+    """Restarts this checkout's PostgreSQL (every client connection is cut), as an upgrade would."""
+    stop_postgres()
+    start_postgres()
+
+
 def _ensure_main_database() -> None:
     import psycopg2
 

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,12 @@ def _message_language(parse_data: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
+def _latest_seq(session: Session, conversation_id: str) -> Optional[int]:
+    return session.execute(
+        select(func.max(ArchiveRecord.seq)).where(ArchiveRecord.conversation_id == conversation_id)
+    ).scalar()
+
+
 class ArchiveRecorder:
     """Writes Rasa events to the archive database."""
 
@@ -70,6 +76,8 @@ class ArchiveRecorder:
         self.url = url
         # The conversation's language and channel, remembered between events of a turn.
         self._context: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
+        # The conversation's last sequence number after this process's last write to it.
+        self._last_seq: Dict[str, Optional[int]] = {}
 
     def record(self, events: Iterable[Mapping[str, Any]]) -> int:
         """Archives the events in one transaction.
@@ -100,13 +108,23 @@ class ArchiveRecorder:
 
     def _conversation(self, session: Session, conversation_id: str) -> Tuple[Optional[str], Optional[str]]:
         if conversation_id not in self._context:
-            last = session.execute(
+            last_citizen = session.execute(
                 select(ArchiveRecord.language, ArchiveRecord.channel)
                 .where(ArchiveRecord.conversation_id == conversation_id, ArchiveRecord.kind == Kind.CITIZEN_MESSAGE)
                 .order_by(ArchiveRecord.seq.desc())
                 .limit(1)
             ).first()
-            self._context[conversation_id] = (last[0], last[1]) if last else (None, None)
+            # A citizen record holds the language detected in that message; the others hold the
+            # conversation's language (the slot) at their time, which is what the next turn continues in.
+            conversation_language = session.execute(
+                select(ArchiveRecord.language)
+                .where(ArchiveRecord.conversation_id == conversation_id, ArchiveRecord.kind != Kind.CITIZEN_MESSAGE,
+                       ArchiveRecord.language.is_not(None))
+                .order_by(ArchiveRecord.seq.desc())
+                .limit(1)
+            ).scalar()
+            language = conversation_language or (last_citizen[0] if last_citizen else None)
+            self._context[conversation_id] = (language, last_citizen[1] if last_citizen else None)
         return self._context[conversation_id]
 
     def _record_one(self, session: Session, event: Mapping[str, Any]) -> int:
@@ -114,6 +132,11 @@ class ArchiveRecorder:
 
         conversation_id = str(event.get("sender_id") or "")
         kind = event.get("event")
+        if (kind == "user" and conversation_id in self._context
+                and _latest_seq(session, conversation_id) != self._last_seq.get(conversation_id)):
+            # Another Rasa server has handled the conversation since this process last wrote to
+            # it: what this process remembers may be stale, so it is read anew from the archive.
+            del self._context[conversation_id]
         language, channel = self._conversation(session, conversation_id)
         if kind == "slot" and event.get("name") == "language":
             self._context[conversation_id] = (event.get("value"), channel)
@@ -155,6 +178,7 @@ class ArchiveRecorder:
             )
         elif kind == "slot":  # handoff_reason
             self._queue(session, conversation_id, str(event.get("value")), language, channel, moment, key)
+        self._last_seq[conversation_id] = _latest_seq(session, conversation_id)
         return 1
 
     def _feedback(self, session: Session, citizen: ArchiveRecord, helpful: bool, moment: datetime, key: str) -> None:

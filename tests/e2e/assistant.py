@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import requests
 
@@ -22,12 +22,20 @@ def free_port() -> int:
 
 
 class RunningAssistant:
-    """``make run`` in its own process group, with its own ports and data directory."""
+    """``make run`` in its own process group, with its own ports and data directory.
 
-    def __init__(self, data_dir: Path, **environment: str) -> None:
-        self.rasa_port = free_port()
-        self.actions_port = free_port()
-        self.staff_port = free_port()
+    With ``only`` (names from ``bot.run.PROCESSES``: rasa, actions, staff) it runs
+    ``python -m bot run --only ...`` instead, e.g. a second Rasa server that uses the action server
+    of another RunningAssistant (pass that one's ``actions_port``).
+    """
+
+    def __init__(self, data_dir: Path, *, only: Sequence[str] = (), rasa_port: Optional[int] = None,
+                 actions_port: Optional[int] = None, staff_port: Optional[int] = None,
+                 **environment: str) -> None:
+        self.rasa_port = rasa_port or free_port()
+        self.actions_port = actions_port or free_port()
+        self.staff_port = staff_port or free_port()
+        self.only = tuple(only)
         self.data_dir = data_dir
         self.environment = environment
         self.process: Optional[subprocess.Popen] = None
@@ -46,17 +54,20 @@ class RunningAssistant:
             DATA_DIR=str(self.data_dir), **self.environment,
         )
         env.pop("ACTION_ENDPOINT_URL", None)
-        log = self.log_path.open("wb")
+        log = self.log_path.open("ab")
+        command = (["make", "--no-print-directory", "run"] if not self.only else
+                   [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "bot", "run", "--only", ",".join(self.only)])
         self.process = subprocess.Popen(
-            ["make", "--no-print-directory", "run"], cwd=PROJECT_ROOT, env=env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        health = {"rasa": f"{self.url}/status", "actions": f"http://127.0.0.1:{self.actions_port}/health",
+                  "staff": f"http://127.0.0.1:{self.staff_port}/login"}
+        waiting_for = [health[name] for name in (self.only or health)]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"make run stopped early:\n{self.log()}")
-            if (self._answers(f"{self.url}/status") and self._answers(f"http://127.0.0.1:{self.actions_port}/health")
-                    and self._answers(f"http://127.0.0.1:{self.staff_port}/login")):
+                raise RuntimeError(f"{' '.join(command)} stopped early:\n{self.log()}")
+            if all(self._answers(url) for url in waiting_for):
                 return self
             time.sleep(1)
         self.stop()

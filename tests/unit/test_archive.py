@@ -160,3 +160,18 @@ def test_spool_survives_a_cut_off_line(tmp_path, url):
         handle.write('{"event": "user", "sender_id": "c7", "text": "avkort')
     assert spool.replay(ArchiveRecorder(url).record) == 3
     assert [r.text for r in rows(url, "c7") if r.kind == "citizen_message"] == ["heil linje"]
+
+
+def test_two_servers_taking_turns_keep_the_conversation_language(url):
+    """Two Rasa servers (two recorders) alternate; a language change one of them saw holds on the other."""
+    first, second = ArchiveRecorder(url), ArchiveRecorder(url)
+    first.record(session_start("c9", TUESDAY_10, "nn") + turn("c9", "hei", TUESDAY_10 + 1, language="nn"))
+    switch = turn("c9", "kan du skrive bokmål?", TUESDAY_10 + 2, language="nb")
+    switch.insert(2, {"event": "slot", "sender_id": "c9", "timestamp": TUESDAY_10 + 2.15, "name": "language",
+                      "value": "nb"})
+    second.record(switch)
+    # A short message that looks Nynorsk does not switch back: the answer stays in Bokmål.
+    first.record(turn("c9", "takk", TUESDAY_10 + 3, language="nn"))
+    records = rows(url, "c9")
+    assert [r.language for r in records if r.kind == "bot_message"] == ["nn", "nb", "nb"]
+    assert [r.language for r in records if r.kind == "citizen_message"] == ["nn", "nb", "nn"]
