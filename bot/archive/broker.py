@@ -87,6 +87,11 @@ class ArchiveEventBroker(EventBroker):
     def __init__(self, archive: Optional[Archive] = None) -> None:
         self.archive = archive or Archive()
         self.archive.start()
+        # Every Rasa server of this project creates this broker (endpoints.yml), so this is where
+        # it learns to apologise when the action server is down (bot/resilience.py).
+        from bot.resilience import apologise_when_action_server_fails
+
+        apologise_when_action_server_fails()
 
     @classmethod
     async def from_endpoint_config(

@@ -10,10 +10,13 @@ the action server down, Redis down. The faults change this checkout's PostgreSQL
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+import threading
+import time
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import redis
+import requests
 
 from tests import services
 from tests.conftest import require_services
@@ -35,6 +38,14 @@ CONVERSATION = [
 # A conversation stuck behind a lock left by a killed server waits at most this long (Rasa's
 # TICKET_LOCK_LIFETIME, 60 s by default): short here so that the fault tests stay bounded.
 LOCK_LIFETIME_SECONDS = "15"
+
+
+@pytest.fixture(scope="module")
+def own_services(postgres_url, redis_url):
+    """The fault tests stop and start the servers, so they must be this checkout's own."""
+    if not (services.STATE_FILE.exists() and services.urls().postgres == postgres_url
+            and services.urls().redis == redis_url):
+        require_services("PostgreSQL and Redis of this checkout (tests/services.py)")
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +138,182 @@ def test_two_servers_keep_one_conversation_exactly_as_one_server(saltvika: Runni
     for server in scaled.rasa:
         endpoints = (server.data_dir / "run" / "endpoints.yml").read_text()
         assert "type: redis" in endpoints and "dialect: postgresql" in endpoints
+
+
+# ------------------------------------------------------------------------------------------
+# Faults
+# ------------------------------------------------------------------------------------------
+
+APOLOGY_START = {"nn": "Orsak, eg har tekniske problem", "nb": "Beklager, jeg har tekniske problemer",
+                 "sv": "Förlåt, jag har tekniska problem"}
+
+
+def post(url: str, sender: str, message: str, timeout: float = 60) -> requests.Response:
+    return requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=timeout)
+
+
+def citizen_texts(rows: List[Dict[str, Any]]) -> List[str]:
+    return [r["text"] for r in rows if r["kind"] == "citizen_message"]
+
+
+def assert_numbered(rows: List[Dict[str, Any]]) -> None:
+    assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_action_server_down_gets_an_apology_and_service_returns_by_itself(scaled):
+    nn, nb, sv = "e2e-scale-actions-down-nn", "e2e-scale-actions-down-nb", "e2e-scale-actions-down-sv"
+    assert "57 69 40 00" in texts(scaled.rasa[0].say(nn, "kva er telefonnummeret til kommunen"))
+    scaled.actions.kill()  # kill -9 of the action server (and the staff app beside it)
+    try:
+        during = {
+            nn: scaled.rasa[1].say(nn, "kva er opningstidene dykkar?"),  # a conversation under way
+            nb: scaled.rasa[0].say(nb, "hva er telefonnummeret til kommunen"),  # new conversations
+            sv: scaled.rasa[1].say(sv, "vad är telefonnumret till kommunen"),
+        }
+    finally:
+        scaled.actions.start()
+    for (sender, answer), language in zip(during.items(), ("nn", "nb", "sv")):
+        assert [m["text"][:len(APOLOGY_START[language])] for m in answer] == [APOLOGY_START[language]], answer
+    assert "Action server failed to run" in scaled.rasa[1].log()
+
+    # Back by itself: the same conversations get their answers again, from either server.
+    assert "57 69 40 00" in texts(scaled.rasa[0].say(nn, "kva er telefonnummeret til kommunen"))
+    assert "57 69 40 00" in texts(scaled.rasa[1].say(nb, "hva er telefonnummeret til kommunen"))
+    rows = scaled.archive(nn)
+    assert_numbered(rows)
+    assert citizen_texts(rows) == ["kva er telefonnummeret til kommunen", "kva er opningstidene dykkar?",
+                                   "kva er telefonnummeret til kommunen"]
+    bot = [r["text"] for r in rows if r["kind"] == "bot_message"]
+    assert sum(text.startswith(APOLOGY_START["nn"]) for text in bot) == 1
+    assert texts(during[nn]) in bot
+    nb_rows = scaled.archive(nb)
+    assert citizen_texts(nb_rows) == ["hva er telefonnummeret til kommunen"] * 2
+    assert [r["language"] for r in nb_rows if r["kind"] == "bot_message"][0] == "nb"
+
+
+def test_redis_down_is_a_clear_error_and_leaves_the_conversation_whole(scaled, own_services):
+    sender = "e2e-scale-redis-down"
+    server = scaled.rasa[0]
+    greeting = server.say(sender, "hei")
+    assert greeting
+    state_before, archive_before = dialogue_state(server.tracker(sender)), scaled.archive(sender)
+    services.stop_redis()
+    try:
+        response = post(server.url, sender, "kva er opningstidene dykkar?", timeout=30)
+        other = post(scaled.rasa[1].url, sender, "kva er opningstidene dykkar?", timeout=30)
+        # Nothing was handled: the conversation is as it was, on both servers and in the archive.
+        assert dialogue_state(server.tracker(sender)) == state_before
+        assert scaled.archive(sender) == archive_before
+    finally:
+        services.start_redis()
+    assert response.status_code < 500 and other.status_code < 500
+    assert response.json() == [] and other.json() == []
+    redis_port = services.urls().redis.rsplit(":", 1)[1].split("/")[0]
+    for log in (server.log(), scaled.rasa[1].log()):
+        assert f"connecting to 127.0.0.1:{redis_port}" in log and "ConnectionError" in log
+
+    # Redis back: the conversation goes on from where it was, complete and in order.
+    assert "08:00" in texts(scaled.rasa[1].say(sender, "kva er opningstidene dykkar?"))
+    events = [e for e in dialogue_state(server.tracker(sender))["events"] if e[0] == "user"]
+    assert [e[1] for e in events] == ["hei", "kva er opningstidene dykkar?"]
+    rows = scaled.archive(sender)
+    assert_numbered(rows)
+    assert citizen_texts(rows) == ["hei", "kva er opningstidene dykkar?"]
+
+
+def converse(urls: List[str], sender: str, messages: List[str], results: List[Tuple[str, str, Optional[list]]],
+             pause: float = 0.0) -> None:
+    """One citizen: messages in turn to the servers; a server that is gone is skipped, like a load balancer would."""
+    for number, message in enumerate(messages):
+        answer = None
+        for attempt in range(len(urls)):
+            url = urls[(number + attempt) % len(urls)]
+            try:
+                response = post(url, sender, message)
+            except requests.ConnectionError:
+                continue  # the server is gone: the next one takes the message
+            except requests.RequestException:
+                break
+            if response.status_code == 200:
+                answer = response.json()
+            break
+        results.append((sender, message, answer))
+        time.sleep(pause)
+
+
+def archived_turns(scaled: ScaledAssistant, senders: List[str]) -> Dict[str, List[Dict[str, Any]]]:
+    return {sender: scaled.archive(sender) for sender in senders}
+
+
+def test_postgres_restart_mid_conversation_loses_nothing(scaled, own_services):
+    sender = "e2e-scale-postgres-restart"
+    answers = [scaled.rasa[0].say(sender, "hei"), scaled.rasa[1].say(sender, "kva er opningstidene dykkar?")]
+    services.restart_postgres()  # every connection the servers hold is cut
+    answers += [scaled.rasa[0].say(sender, "kva er telefonnummeret til kommunen"),
+                scaled.rasa[1].say(sender, "tusen takk")]
+    assert all(answers), answers
+    assert "57 69 40 00" in texts(answers[2])
+    rows = scaled.archive(sender)
+    assert_numbered(rows)
+    assert citizen_texts(rows) == ["hei", "kva er opningstidene dykkar?", "kva er telefonnummeret til kommunen",
+                                   "tusen takk"]
+    assert [r["text"] for r in rows if r["kind"] == "bot_message"] == [m["text"] for a in answers for m in a]
+
+    # Citizens writing while PostgreSQL is down for a moment: whatever was answered is archived once.
+    senders = [f"e2e-scale-postgres-outage-{n}" for n in range(3)]
+    results: List[Tuple[str, str, Optional[list]]] = []
+    messages = [f"kva er opningstidene dykkar? ({n})" for n in range(6)]
+    threads = [threading.Thread(target=converse, args=(scaled.urls, s, messages, results, 0.3)) for s in senders]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    services.stop_postgres()
+    time.sleep(1.5)
+    services.start_postgres()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert len(results) == len(senders) * len(messages)
+    deadline = time.monotonic() + 30  # the spool is replayed every 2 s
+    while time.monotonic() < deadline and any(list(s.data_dir.glob("spool/spool-*.jsonl")) for s in scaled.rasa):
+        time.sleep(1)
+    assert not [p for s in scaled.rasa for p in s.data_dir.glob("spool/spool-*.jsonl") if p.stat().st_size]
+    archived = archived_turns(scaled, senders)
+    answered = [(s, m) for s, m, answer in results if answer]
+    for sender_id, message in answered:
+        assert citizen_texts(archived[sender_id]).count(message) == 1, (sender_id, message)
+    for rows in archived.values():
+        assert_numbered(rows)
+        assert len(set(citizen_texts(rows))) == len(citizen_texts(rows))  # nothing twice
+    spooled = sum(len(p.read_text().splitlines()) for s in scaled.rasa for p in s.data_dir.glob("spool/replayed/*"))
+    print(f"PostgreSQL outage: {len(answered)} of {len(results)} messages answered, {spooled} events went "
+          f"through the spool")
+    assert len(answered) >= len(results) // 2  # the outage was short: most were answered
+
+
+def test_kill_9_of_one_rasa_server_under_load(scaled):
+    """Runs last: one Rasa server stays dead."""
+    senders = [f"e2e-scale-kill-{n}" for n in range(4)]
+    messages = ["hei", "kva er opningstidene dykkar?", "kva er telefonnummeret til kommunen", "tusen takk",
+                "kva er opningstidene dykkar på laurdag?", "ha det bra"]
+    results: List[Tuple[str, str, Optional[list]]] = []
+    threads = [threading.Thread(target=converse, args=(scaled.urls, s, messages, results, 0.2)) for s in senders]
+    for thread in threads:
+        thread.start()
+    time.sleep(2.0)
+    scaled.rasa[1].kill()  # kill -9 of the whole process group, mid-load
+    killed_after = len(results)
+    for thread in threads:
+        thread.join(timeout=300)
+    assert len(results) == len(senders) * len(messages)
+    assert all(answer for _, _, answer in results[killed_after + len(senders):]), "the other server stopped serving"
+    archived = archived_turns(scaled, senders)
+    for sender_id, message, answer in results:
+        if not answer:
+            continue
+        rows = archived[sender_id]
+        assert message in citizen_texts(rows), (sender_id, message)
+        bot = [r["text"] for r in rows if r["kind"] == "bot_message"]
+        assert all(m["text"] in bot for m in answer if m.get("text")), (sender_id, message)
+    for rows in archived.values():
+        assert_numbered(rows)
+    assert requests.get(f"{scaled.rasa[0].url}/status", timeout=10).status_code == 200

@@ -1,0 +1,65 @@
+"""DATABASE_URL and REDIS_URL become the Rasa endpoints that let several Rasa servers share one conversation."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bot.config import SettingsError, get_settings
+from bot.run import lock_store_config, tracker_store_config, write_runtime_endpoints
+
+
+def endpoints(monkeypatch, **environment):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return yaml.safe_load(write_runtime_endpoints(get_settings()).read_text())
+
+
+def test_neither_set_everything_stays_on_sqlite(monkeypatch, tmp_path):
+    written = endpoints(monkeypatch)
+    assert written["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "var" / "tracker.db")}
+    assert "lock_store" not in written  # Rasa's in-memory lock store: one Rasa server
+    assert get_settings().database_url == f"sqlite:///{tmp_path / 'var' / 'archive.db'}"
+    assert written["event_broker"]["type"] == "bot.archive.broker.ArchiveEventBroker"
+
+
+def test_postgresql_and_redis_for_several_servers(monkeypatch):
+    written = endpoints(monkeypatch, DATABASE_URL="postgresql://assistant:s%40cret@db.internal:5433/assistant",
+                        REDIS_URL="redis://:hemmeleg@cache.internal:6380/2")
+    assert written["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "db": "assistant",
+                                        "url": "db.internal", "port": 5433, "username": "assistant",
+                                        "password": "s@cret"}
+    assert written["lock_store"] == {"type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
+                                     "use_ssl": False, "password": "hemmeleg"}
+
+
+def test_redis_lock_store_is_what_rasa_builds_from_the_config():
+    from rasa.core.lock_store import LockStore, RedisLockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    store = LockStore.create(EndpointConfig.from_dict(lock_store_config("rediss://locks:pw@cache.internal/3")))
+    assert isinstance(store, RedisLockStore)
+    connection = store.red.connection_pool.connection_kwargs
+    assert (connection["host"], connection["port"], connection["db"]) == ("cache.internal", 6379, 3)
+    assert (connection["username"], connection["password"]) == ("locks", "pw")
+    assert store.red.connection_pool.connection_class.__name__ == "SSLConnection"
+
+
+def test_postgresql_tracker_store_is_what_rasa_builds_from_the_config(postgres_url):
+    from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.utils.endpoints import EndpointConfig
+
+    store = TrackerStore.create(EndpointConfig.from_dict(tracker_store_config(postgres_url)), Domain.empty())
+    try:
+        assert isinstance(store, SQLTrackerStore)
+        assert store.engine.url.render_as_string(hide_password=False).split("@")[-1] == postgres_url.split("@")[-1]
+    finally:
+        store.engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["localhost:6379", "http://cache:6379", "memcached://cache"])
+def test_a_redis_url_that_is_not_one_is_named(monkeypatch, value):
+    monkeypatch.setenv("REDIS_URL", value)
+    with pytest.raises(SettingsError, match="REDIS_URL must start with redis:// or rediss://"):
+        get_settings()
