@@ -23,14 +23,16 @@ from bot.municipality import load_municipality
 
 
 def tracker_store_config(url: str) -> Dict[str, object]:
-    """Translates a SQLAlchemy URL into the settings of Rasa's SQL tracker store."""
+    """Translates a SQLAlchemy URL into the settings of Rasa's SQL tracker store (ours for server databases)."""
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
-    config: Dict[str, object] = {"type": "SQL", "dialect": parsed.drivername, "db": parsed.database}
+    # A server database can restart under a running assistant: see bot/tracker_store.py.
+    config: Dict[str, object] = {"type": "bot.tracker_store.ResilientSQLTrackerStore",
+                                 "dialect": parsed.drivername, "db": parsed.database}
     # Rasa passes the endpoint's ``url`` as the host; a ``host`` key as well would be given twice.
     for key, value in (("url", parsed.host), ("port", parsed.port), ("username", parsed.username),
                        ("password", parsed.password)):

@@ -88,10 +88,12 @@ class ArchiveEventBroker(EventBroker):
         self.archive = archive or Archive()
         self.archive.start()
         # Every Rasa server of this project creates this broker (endpoints.yml), so this is where
-        # it learns to apologise when the action server is down (bot/resilience.py).
-        from bot.resilience import apologise_when_action_server_fails
+        # it learns to apologise when the action server is down and its lock store is mended
+        # (bot/resilience.py).
+        from bot.resilience import apologise_when_action_server_fails, harden_lock_store
 
         apologise_when_action_server_fails()
+        harden_lock_store()
 
     @classmethod
     async def from_endpoint_config(

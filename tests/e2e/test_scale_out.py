@@ -161,34 +161,37 @@ def assert_numbered(rows: List[Dict[str, Any]]) -> None:
 
 
 def test_action_server_down_gets_an_apology_and_service_returns_by_itself(scaled):
-    nn, nb, sv = "e2e-scale-actions-down-nn", "e2e-scale-actions-down-nb", "e2e-scale-actions-down-sv"
+    nn, nb = "e2e-scale-actions-down-nn", "e2e-scale-actions-down-nb"
     assert "57 69 40 00" in texts(scaled.rasa[0].say(nn, "kva er telefonnummeret til kommunen"))
     scaled.actions.kill()  # kill -9 of the action server (and the staff app beside it)
     try:
         during = {
             nn: scaled.rasa[1].say(nn, "kva er opningstidene dykkar?"),  # a conversation under way
-            nb: scaled.rasa[0].say(nb, "hva er telefonnummeret til kommunen"),  # new conversations
-            sv: scaled.rasa[1].say(sv, "vad är telefonnumret till kommunen"),
+            nb: scaled.rasa[0].say(nb, "hva er åpningstidene deres?"),  # a new one, in Bokmål
         }
+        # What needs no action still works: the contact details come from the profile's slots.
+        contact = scaled.rasa[1].say(nb, "hva er telefonnummeret til kommunen")
     finally:
         scaled.actions.start()
-    for (sender, answer), language in zip(during.items(), ("nn", "nb", "sv")):
+    for (sender, answer), language in zip(during.items(), ("nn", "nb")):
         assert [m["text"][:len(APOLOGY_START[language])] for m in answer] == [APOLOGY_START[language]], answer
-    assert "Action server failed to run" in scaled.rasa[1].log()
+    assert "57 69 40 00" in texts(contact) and "Nettside" in texts(contact)  # Bokmål, not Nynorsk "Nettstad"
+    assert "Action server failed to run action_check_desk" in scaled.rasa[1].log()
 
     # Back by itself: the same conversations get their answers again, from either server.
-    assert "57 69 40 00" in texts(scaled.rasa[0].say(nn, "kva er telefonnummeret til kommunen"))
-    assert "57 69 40 00" in texts(scaled.rasa[1].say(nb, "hva er telefonnummeret til kommunen"))
+    for sender, server in ((nn, scaled.rasa[0]), (nb, scaled.rasa[1])):
+        assert "08:00" in texts(server.say(sender, "kva er opningstidene dykkar?"))
     rows = scaled.archive(nn)
     assert_numbered(rows)
     assert citizen_texts(rows) == ["kva er telefonnummeret til kommunen", "kva er opningstidene dykkar?",
-                                   "kva er telefonnummeret til kommunen"]
+                                   "kva er opningstidene dykkar?"]
     bot = [r["text"] for r in rows if r["kind"] == "bot_message"]
     assert sum(text.startswith(APOLOGY_START["nn"]) for text in bot) == 1
     assert texts(during[nn]) in bot
     nb_rows = scaled.archive(nb)
-    assert citizen_texts(nb_rows) == ["hva er telefonnummeret til kommunen"] * 2
-    assert [r["language"] for r in nb_rows if r["kind"] == "bot_message"][0] == "nb"
+    assert citizen_texts(nb_rows) == ["hva er åpningstidene deres?", "hva er telefonnummeret til kommunen",
+                                      "kva er opningstidene dykkar?"]
+    assert [r["language"] for r in nb_rows if r["kind"] == "bot_message"][:2] == ["nb", "nb"]
 
 
 def test_redis_down_is_a_clear_error_and_leaves_the_conversation_whole(scaled, own_services):
@@ -209,8 +212,10 @@ def test_redis_down_is_a_clear_error_and_leaves_the_conversation_whole(scaled, o
     assert response.status_code < 500 and other.status_code < 500
     assert response.json() == [] and other.json() == []
     redis_port = services.urls().redis.rsplit(":", 1)[1].split("/")[0]
-    for log in (server.log(), scaled.rasa[1].log()):
-        assert f"connecting to 127.0.0.1:{redis_port}" in log and "ConnectionError" in log
+    for log in (server.log_path.read_text(errors="replace"), scaled.rasa[1].log_path.read_text(errors="replace")):
+        assert (f"Redis lock store at 127.0.0.1:{redis_port} cannot be reached (Error 111 connecting to "
+                f"127.0.0.1:{redis_port}. Connection refused.): the message of conversation {sender} is not "
+                f"handled") in log
 
     # Redis back: the conversation goes on from where it was, complete and in order.
     assert "08:00" in texts(scaled.rasa[1].say(sender, "kva er opningstidene dykkar?"))
@@ -221,23 +226,31 @@ def test_redis_down_is_a_clear_error_and_leaves_the_conversation_whole(scaled, o
     assert citizen_texts(rows) == ["hei", "kva er opningstidene dykkar?"]
 
 
+#: What each message of the load tests went through, for the assertion messages.
+TIMINGS: List[str] = []
+
+
 def converse(urls: List[str], sender: str, messages: List[str], results: List[Tuple[str, str, Optional[list]]],
              pause: float = 0.0) -> None:
     """One citizen: messages in turn to the servers; a server that is gone is skipped, like a load balancer would."""
     for number, message in enumerate(messages):
-        answer = None
+        answer, tried, started = None, [], time.monotonic()
         for attempt in range(len(urls)):
             url = urls[(number + attempt) % len(urls)]
+            tried.append(url.rsplit(":", 1)[1])
             try:
                 response = post(url, sender, message)
             except requests.ConnectionError:
                 continue  # the server is gone: the next one takes the message
-            except requests.RequestException:
+            except requests.RequestException as error:
+                tried.append(type(error).__name__)
                 break
             if response.status_code == 200:
                 answer = response.json()
             break
         results.append((sender, message, answer))
+        TIMINGS.append(f"{sender} {message!r}: {'answered' if answer else 'NOT answered'} after "
+                       f"{time.monotonic() - started:.1f} s by port {'/'.join(tried)}")
         time.sleep(pause)
 
 
@@ -287,7 +300,7 @@ def test_postgres_restart_mid_conversation_loses_nothing(scaled, own_services):
     spooled = sum(len(p.read_text().splitlines()) for s in scaled.rasa for p in s.data_dir.glob("spool/replayed/*"))
     print(f"PostgreSQL outage: {len(answered)} of {len(results)} messages answered, {spooled} events went "
           f"through the spool")
-    assert len(answered) >= len(results) // 2  # the outage was short: most were answered
+    assert len(answered) == len(results)  # a short outage only delays the answers (bot/tracker_store.py)
 
 
 def test_kill_9_of_one_rasa_server_under_load(scaled):
@@ -305,7 +318,7 @@ def test_kill_9_of_one_rasa_server_under_load(scaled):
     for thread in threads:
         thread.join(timeout=300)
     assert len(results) == len(senders) * len(messages)
-    assert all(answer for _, _, answer in results[killed_after + len(senders):]), "the other server stopped serving"
+    assert all(answer for _, _, answer in results[killed_after + len(senders):]), "\n".join(TIMINGS)
     archived = archived_turns(scaled, senders)
     for sender_id, message, answer in results:
         if not answer:

@@ -6,9 +6,8 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, FollowupAction, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.resilience import APOLOGY, apologise_when_action_server_fails
@@ -30,12 +29,13 @@ def unreachable() -> EndpointConfig:
     return EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")  # nothing listens there
 
 
-def tracker(domain: Domain, slot: str | None, detected: str | None) -> DialogueStateTracker:
-    entities = [{"entity": "language", "value": detected}] if detected else []
+def tracker(domain: Domain, slot: str | None, detected: str | None, strong: bool = False) -> DialogueStateTracker:
+    entities = [{"entity": "language", "value": detected, "confidence": 0.95 if strong else 0.55,
+                 "strong": strong}] if detected else []
     events = [ActionExecuted("action_listen"), UserUttered("kva er telefonnummeret", intent={"name": "ask_contact"},
                                                            entities=entities)]
     if slot:
-        events.insert(0, SlotSet("language", slot))
+        events[:0] = [SlotSet("language", slot), SlotSet("language_chosen", True)]
     return DialogueStateTracker.from_events("c-1", events, slots=domain.slots)
 
 
@@ -45,16 +45,18 @@ async def run(action: str, domain: Domain, conversation: DialogueStateTracker, e
 
 
 @pytest.mark.parametrize(
-    "slot, detected, language",
-    [("nn", "nb", "nn"),  # the conversation's language wins over one message
-     (None, "sv", "sv"),  # the first message, before any language was set
-     (None, None, "nn")],  # nothing known: Saltvika's default language
+    "slot, detected, strong, language",
+    [("nn", "nb", False, "nn"),  # a weak detection does not move a conversation's language
+     ("nn", "nb", True, "nb"),  # a strong one does, as the slot-validation action would decide
+     (None, "nb", True, "nb"),  # the first message, before any language was set
+     (None, None, False, "nn")],  # nothing known: Saltvika's default language
 )
-async def test_apology_in_the_conversation_language(domain, unreachable, slot, detected, language):
-    events = await run("action_check_desk", domain, tracker(domain, slot, detected), unreachable)
-    assert len(events) == 1 and isinstance(events[0], BotUttered)
+async def test_apology_in_the_conversation_language(domain, unreachable, slot, detected, strong, language):
+    events = await run("action_check_desk", domain, tracker(domain, slot, detected, strong), unreachable)
+    assert [type(e) for e in events] == [BotUttered, FollowupAction]
     assert events[0].text.startswith(APOLOGY_START[language])
     assert events[0].metadata["utter_action"] == APOLOGY
+    assert events[1].action_name == "action_listen"  # the turn ends with the apology
 
 
 async def test_one_apology_per_turn(domain, unreachable):
@@ -63,17 +65,66 @@ async def test_one_apology_per_turn(domain, unreachable):
     assert await run("action_prepare_handoff", domain, conversation, unreachable) == []
 
 
-async def test_slot_validation_failure_is_left_to_rasa(domain, unreachable):
-    with pytest.raises(RasaException):
-        await run("action_validate_slot_mappings", domain, tracker(domain, "nn", "nn"), unreachable)
+async def test_language_check_runs_in_the_rasa_server(domain, unreachable):
+    conversation = tracker(domain, None, "nb", strong=True)
+    conversation.update(SlotSet("language", "nn"))
+    conversation.update(SlotSet("language_chosen", False))
+    events = await run("action_validate_slot_mappings", domain, conversation, unreachable)
+    assert {e.key: e.value for e in events if isinstance(e, SlotSet)}["language"] == "nb"
 
 
-async def test_session_starts_without_the_action_server(domain, unreachable):
-    events = await run("action_session_start", domain, tracker(domain, "nn", "nn"), unreachable)
-    assert any(isinstance(e, SessionStarted) for e in events)
+async def test_personal_data_warning_without_the_action_server(domain, unreachable):
+    conversation = DialogueStateTracker.from_events("c-2", [
+        SlotSet("language", "nn"), SlotSet("language_chosen", True), ActionExecuted("action_listen"),
+        UserUttered("fødselsnummeret mitt er 15038512363", intent={"name": "personal_case"})], slots=domain.slots)
+    events = await run("action_validate_slot_mappings", domain, conversation, unreachable)
+    assert isinstance(events[0], BotUttered) and events[0].text.startswith("Eit lite råd")
+    assert SlotSet("personal_data_warned", True) in events
+
+
+async def test_session_starts_in_the_rasa_server_without_the_action_server(domain, unreachable):
+    events = await run("action_session_start", domain, tracker(domain, None, None), unreachable)
+    assert isinstance(events[0], SessionStarted)
+    slots = {e.key: e.value for e in events if isinstance(e, SlotSet)}
+    assert (slots["language"], slots["municipality_name"], slots["phone"]) == ("nn", "Saltvika kommune", "57 69 40 00")
     assert not any(isinstance(e, BotUttered) for e in events)
 
 
 def test_every_language_has_the_apology(domain):
     variations = domain.responses[APOLOGY]
     assert sorted(v["condition"][0]["value"] for v in variations) == ["nb", "nn", "sv"]
+
+
+def test_an_unreachable_redis_is_explained_in_one_log_line(caplog):
+    from rasa.core.lock_store import RedisLockStore
+
+    from bot.resilience import harden_lock_store
+
+    harden_lock_store()
+    port = free_port()  # nothing listens there
+    store = RedisLockStore(host="127.0.0.1", port=port, db=0)
+    with pytest.raises(Exception, match="Connection refused"):
+        store.get_lock("c-9")
+    assert (f"Redis lock store at 127.0.0.1:{port} cannot be reached (Error 111 connecting to 127.0.0.1:{port}. "
+            f"Connection refused.): the message of conversation c-9 is not handled") in caplog.text
+
+
+async def test_a_message_waiting_behind_a_dead_servers_lock_is_served_once_that_expires():
+    import asyncio
+    import time
+
+    from rasa.core.lock_store import InMemoryLockStore
+
+    from bot.resilience import harden_lock_store
+
+    harden_lock_store()
+    store = InMemoryLockStore()
+    store.issue_ticket("c-10", 0.5)  # a server died holding the conversation's lock
+    started = time.monotonic()
+
+    async def resent_message() -> None:  # the same message, resent at once to another server
+        async with store.lock("c-10", lock_lifetime=0.5, wait_time_in_seconds=0.2):
+            pass
+
+    await asyncio.wait_for(resent_message(), timeout=10)  # Rasa alone waits for ever here
+    assert 0.4 < time.monotonic() - started < 3

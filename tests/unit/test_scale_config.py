@@ -26,7 +26,8 @@ def test_neither_set_everything_stays_on_sqlite(monkeypatch, tmp_path):
 def test_postgresql_and_redis_for_several_servers(monkeypatch):
     written = endpoints(monkeypatch, DATABASE_URL="postgresql://assistant:s%40cret@db.internal:5433/assistant",
                         REDIS_URL="redis://:hemmeleg@cache.internal:6380/2")
-    assert written["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "db": "assistant",
+    assert written["tracker_store"] == {"type": "bot.tracker_store.ResilientSQLTrackerStore",
+                                        "dialect": "postgresql", "db": "assistant",
                                         "url": "db.internal", "port": 5433, "username": "assistant",
                                         "password": "s@cret"}
     assert written["lock_store"] == {"type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
@@ -46,14 +47,17 @@ def test_redis_lock_store_is_what_rasa_builds_from_the_config():
 
 
 def test_postgresql_tracker_store_is_what_rasa_builds_from_the_config(postgres_url):
-    from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+    from rasa.core.tracker_store import TrackerStore
     from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import EndpointConfig
 
+    from bot.tracker_store import ResilientSQLTrackerStore
+
     store = TrackerStore.create(EndpointConfig.from_dict(tracker_store_config(postgres_url)), Domain.empty())
     try:
-        assert isinstance(store, SQLTrackerStore)
+        assert isinstance(store, ResilientSQLTrackerStore)
         assert store.engine.url.render_as_string(hide_password=False).split("@")[-1] == postgres_url.split("@")[-1]
+        assert store.engine.pool._pre_ping
     finally:
         store.engine.dispose()
 
