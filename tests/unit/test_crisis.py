@@ -17,8 +17,8 @@ LANGS = ["nn", "nb", "sv"]
 
 
 @pytest.fixture
-def url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'archive.db'}"
+def url(archive_database_url):
+    url = archive_database_url
     upgrade(url)
     return url
 
