@@ -15,7 +15,8 @@ or from Python (the fixtures in ``tests/conftest.py``, the multi-server and faul
     services.stop_postgres(); services.start_postgres()   # a database outage
 
 PostgreSQL refuses to run as root, so when we are root the cluster belongs to the ``postgres``
-user (created by Debian's package) and its commands run through ``runuser``. The cluster trusts
+user (created by Debian's package) and its commands run through ``runuser`` (see ``postgres_dir``
+for a checkout that user cannot reach). The cluster trusts
 connections from 127.0.0.1 only and runs without fsync: it holds nothing worth keeping. The ports
 are chosen free at the first start and kept in ``var/services/services.json``, so each worktree or
 clone has servers of its own.
@@ -39,9 +40,6 @@ from typing import Dict, List, Optional
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVICES_DIR = PROJECT_ROOT / "var" / "services"
 STATE_FILE = SERVICES_DIR / "services.json"
-POSTGRES_DIR = SERVICES_DIR / "postgres"
-POSTGRES_DATA = POSTGRES_DIR / "data"
-POSTGRES_LOG = POSTGRES_DIR / "postgres.log"
 REDIS_DIR = SERVICES_DIR / "redis"
 REDIS_LOG = REDIS_DIR / "redis.log"
 REDIS_PIDFILE = REDIS_DIR / "redis.pid"
@@ -57,6 +55,7 @@ POSTGRES_SETTINGS = {
     "max_connections": "300",
     "shared_buffers": "64MB",
     "log_min_messages": "warning",
+    "unix_socket_directories": "''",  # TCP on loopback only (a socket path can be too long)
 }
 
 
@@ -162,6 +161,25 @@ def install_if_missing() -> None:
 # ------------------------------------------------------------------------------------------
 
 
+def postgres_dir() -> Path:
+    """The cluster's folder: ``var/services/postgres``, unless the ``postgres`` user cannot reach it.
+
+    When we are root the cluster belongs to ``postgres``, which needs to pass through every folder
+    above it; a checkout under ``/root`` does not allow that, so the cluster goes to ``/var/tmp``.
+    """
+    inside = SERVICES_DIR / "postgres"
+    if os.geteuid() != 0:
+        return inside
+    SERVICES_DIR.mkdir(parents=True, exist_ok=True)
+    reachable = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(SERVICES_DIR)],
+                               check=False).returncode == 0
+    if reachable:
+        return inside
+    import hashlib
+
+    return Path("/var/tmp") / f"citizen-assistant-postgres-{hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:10]}"
+
+
 def _as_owner(command: List[str]) -> List[str]:
     """Runs PostgreSQL's commands as ``postgres`` when we are root (it refuses to run as root)."""
     if os.geteuid() != 0:
@@ -187,20 +205,21 @@ def _pg(tool: str) -> str:
 
 
 def _initdb() -> None:
-    if (POSTGRES_DATA / "PG_VERSION").exists():
+    folder = postgres_dir()
+    data = folder / "data"
+    if (data / "PG_VERSION").exists():
         return
-    POSTGRES_DIR.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     owner = _owner_ids()
     if owner:
-        os.chown(POSTGRES_DIR, *owner)
+        os.chown(folder, *owner)
     subprocess.run(
-        _as_owner([_pg("initdb"), "-D", str(POSTGRES_DATA), "-U", POSTGRES_USER, "--auth=trust",
+        _as_owner([_pg("initdb"), "-D", str(data), "-U", POSTGRES_USER, "--auth=trust",
                    "-E", "UTF8", "--locale=C", "--no-sync"]),
-        check=True, stdout=subprocess.DEVNULL,
+        check=True, stdout=subprocess.DEVNULL, cwd="/",
     )
     settings = "".join(f"{key} = {value}\n" for key, value in POSTGRES_SETTINGS.items())
-    settings += f"unix_socket_directories = '{POSTGRES_DIR}'\n"
-    with (POSTGRES_DATA / "postgresql.conf").open("a") as conf:
+    with (data / "postgresql.conf").open("a") as conf:
         conf.write("\n# tests/services.py: a throw-away cluster on loopback\n" + settings)
 
 
@@ -221,18 +240,19 @@ def start_postgres(timeout: float = 60) -> str:
     if not postgres_running():
         if _listening(port):
             raise ServicesError(f"port {port} is taken by another program; delete {STATE_FILE} to choose anew")
-        POSTGRES_LOG.touch()
+        log = postgres_dir() / "postgres.log"
+        log.touch()
         owner = _owner_ids()
         if owner:
-            os.chown(POSTGRES_LOG, *owner)
+            os.chown(log, *owner)
         result = subprocess.run(
-            _as_owner([_pg("pg_ctl"), "-D", str(POSTGRES_DATA), "-l", str(POSTGRES_LOG), "-w",
+            _as_owner([_pg("pg_ctl"), "-D", str(postgres_dir() / "data"), "-l", str(log), "-w",
                        "-t", str(int(timeout)), "-o", f"-p {port}", "start"]),
-            check=False, capture_output=True, text=True,
+            check=False, capture_output=True, text=True, cwd="/",
         )
         if result.returncode != 0 or not postgres_running():
             raise ServicesError(
-                f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{_tail(POSTGRES_LOG)}"
+                f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{_tail(log)}"
             )
     _ensure_main_database()
     return urls().postgres
@@ -261,10 +281,11 @@ def _ensure_main_database() -> None:
 
 def stop_postgres(mode: str = "fast") -> None:
     """Stops this checkout's PostgreSQL (``mode``: smart, fast or immediate, as in ``pg_ctl``)."""
-    if not (POSTGRES_DATA / "postmaster.pid").exists():
+    data = postgres_dir() / "data"
+    if not (data / "postmaster.pid").exists():
         return
-    subprocess.run(_as_owner([_pg("pg_ctl"), "-D", str(POSTGRES_DATA), "-m", mode, "-w", "stop"]),
-                   check=False, capture_output=True)
+    subprocess.run(_as_owner([_pg("pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop"]),
+                   check=False, capture_output=True, cwd="/")
 
 
 def _admin_execute(statement: str, server_url: Optional[str] = None) -> None:
