@@ -29,7 +29,7 @@ def tracker_store_config(url: str) -> Dict[str, object]:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+        return {"type": "bot.tracker_store.ArchivingSQLTrackerStore", "dialect": "sqlite", "db": parsed.database}
     # A server database can restart under a running assistant: see bot/tracker_store.py.
     config: Dict[str, object] = {"type": "bot.tracker_store.ResilientSQLTrackerStore",
                                  "dialect": parsed.drivername, "db": parsed.database}

@@ -17,7 +17,8 @@ def endpoints(monkeypatch, **environment):
 
 def test_neither_set_everything_stays_on_sqlite(monkeypatch, tmp_path):
     written = endpoints(monkeypatch)
-    assert written["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "var" / "tracker.db")}
+    assert written["tracker_store"] == {"type": "bot.tracker_store.ArchivingSQLTrackerStore", "dialect": "sqlite",
+                                         "db": str(tmp_path / "var" / "tracker.db")}
     assert "lock_store" not in written  # Rasa's in-memory lock store: one Rasa server
     assert get_settings().database_url == f"sqlite:///{tmp_path / 'var' / 'archive.db'}"
     assert written["event_broker"]["type"] == "bot.archive.broker.ArchiveEventBroker"

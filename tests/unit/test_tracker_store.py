@@ -102,3 +102,27 @@ async def test_an_outage_keeps_the_turn_for_the_archive_and_the_stored_conversat
     # ... and the stored conversation was not replaced by the empty one Rasa made meanwhile.
     stored = await store.retrieve("c-2")
     assert [e.text for e in stored.events if isinstance(e, UserUttered)] == ["hei"]
+
+
+async def test_new_events_are_published_exactly_as_rasas_own_store_does(tmp_path):
+    """The count query gives the broker the same events as Rasa's read-back, turn after turn."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    ours_broker, rasas_broker = Collecting(), Collecting()
+    domain = Domain.from_dict({"intents": ["greet"], "responses": {"utter_x": [{"text": "x"}]}})
+    ours = TrackerStore.create(EndpointConfig.from_dict(tracker_store_config(f"sqlite:///{tmp_path}/a.db")),
+                               domain, ours_broker)
+    rasas = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "b.db"), event_broker=rasas_broker)
+    assert isinstance(ours, resilient.ArchivingSQLTrackerStore)
+    for store in (ours, rasas):
+        tracker = DialogueStateTracker.from_events("citizen", [SessionStarted(timestamp=1.0)])
+        for number, events in enumerate((turn("citizen", "hei", 2.0), turn("citizen", "takk", 3.0),
+                                         [SessionStarted(timestamp=4.0)], turn("citizen", "igjen", 5.0))):
+            for event in events:
+                tracker.update(event)
+            await store.save(tracker)
+            tracker = await store.retrieve("citizen")
+            assert tracker is not None, number
+    assert ours_broker.published == rasas_broker.published
+    assert [e["event"] for e in ours_broker.published].count("user") == 3
+    assert len(ours_broker.published) == 1 + 4 + 4 + 1 + 4
