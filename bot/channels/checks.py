@@ -6,9 +6,11 @@ database cannot store (a NUL byte, an unpaired surrogate, a dict where a string 
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import unicodedata
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 MAX_MESSAGE_LENGTH = 5000  # characters
 # Far more than any valid request needs (5,000 characters, each at most 12 bytes as JSON escapes).
@@ -18,7 +20,7 @@ ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 
 class RequestProblem(Exception):
-    """A request that cannot be handled; ``status`` is a 4xx code."""
+    """A request that cannot be handled; ``status`` is a 4xx code, or 503 when the assistant could not answer."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -115,3 +117,31 @@ def unreadable_reason(text: str, max_length: int) -> Optional[str]:
     if has_control_characters(text):
         return "control_characters"
     return None
+
+
+TRY_AGAIN = "the assistant could not answer just now; try again in a moment"
+
+
+async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], text: str, sender: str, channel: str,
+                   metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Runs one turn of a REST-style channel and returns the bot's messages.
+
+    Args:
+        on_new_message: Rasa's handler for the channel's messages.
+        text: the checked message.
+        sender: the checked conversation id.
+        channel: the input channel's name.
+        metadata: the request's metadata object.
+
+    Raises:
+        RequestProblem: with status 503 when the turn failed; the client is told to try again, never a 500.
+    """
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    collector = CollectingOutputChannel()
+    try:
+        await on_new_message(UserMessage(text, collector, sender, input_channel=channel, metadata=metadata))
+    except (Exception, asyncio.CancelledError) as failure:
+        logging.getLogger(__name__).exception("A %s message could not be handled", channel)
+        raise RequestProblem(TRY_AGAIN, 503) from failure
+    return collector.messages

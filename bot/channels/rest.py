@@ -20,17 +20,17 @@ The ``?stream=true`` variant of Rasa's channel is not offered.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.checks import MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message, read_json_object
+from bot.channels.checks import (MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message,
+                                 read_json_object, run_turn)
 
 logger = logging.getLogger(__name__)
 
@@ -80,18 +80,9 @@ class RestInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             try:
                 sender, text, metadata = parse_request(request.headers.get("content-type"), request.body or b"")
+                messages = await run_turn(on_new_message, text, sender, self.name(), metadata)
             except RequestProblem as problem:
                 return response.json({"error": str(problem)}, status=problem.status)
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
-                )
-            except (Exception, asyncio.CancelledError):  # the client is told to try again, never a 500
-                logger.exception("The REST message could not be handled")
-                return response.json(
-                    {"error": "the assistant could not answer just now; try again in a moment"}, status=503
-                )
-            return response.json(collector.messages)
+            return response.json(messages)
 
         return rest

@@ -28,7 +28,6 @@ which delivers for the ``widget`` channel too.
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -36,12 +35,13 @@ import secrets
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.checks import MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message, read_json_object
+from bot.channels.checks import (MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message,
+                                 read_json_object, run_turn)
 
 logger = logging.getLogger(__name__)
 
@@ -169,19 +169,12 @@ class WidgetInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             try:
                 sender, text, metadata = parse_request(request.headers.get("content-type"), request.body or b"")
+                answers = await run_turn(on_new_message, text, sender, self.name(), metadata)
             except RequestProblem as problem:
                 return error(str(problem), problem.status)
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
-                )
-            except (Exception, asyncio.CancelledError):  # never a 500: the widget says "try again"
-                logger.exception("The widget's message could not be handled")
-                return error("the assistant could not answer just now; try again in a moment", 503)
             language = await conversation_language(request, sender)
             messages: List[Dict[str, Any]] = []
-            for message in collector.messages:
+            for message in answers:
                 message = dict(message)
                 if language:
                     message["lang"] = language
