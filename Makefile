@@ -9,7 +9,7 @@ STAMPS := .stamps
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup browser-setup services services-stop train run chat test test-fast bench-language bench-content bench-sentences bench-load lock clean nlu-check nlu-evaluate bench-nlu
+.PHONY: help setup browser-setup services services-stop train run chat test test-fast bench-language bench-content bench-sentences bench-load bench-safety lock clean nlu-check nlu-evaluate bench-nlu
 
 help: ## list the targets
 	@echo "Targets:"
@@ -76,6 +76,10 @@ bench-language: setup ## language identification on the UD benchmark: ours again
 
 bench-content: setup ## SweFAQ answer ranking (ours, BM25, char n-grams) and search speed on 10,000 passages
 	$(PY) benchmarks/content.py
+
+bench-safety: setup ## safety layer on tests/safety: recall, false alarms and misses per language, beside the classifier and the word lists alone
+	$(PY) -m bot train
+	$(PY) -m bot safety evaluate
 
 bench-sentences: setup ## sentence splitting: spaCy's sentencizer against the regex splitter
 	$(PY) benchmarks/sentences.py

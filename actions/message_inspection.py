@@ -1,4 +1,5 @@
-"""Runs after every citizen message: the conversation's language, and the personal-data warning.
+"""Runs after every citizen message: the conversation's language, the personal-data warning, and
+the emergency numbers for a conversation that has none yet.
 
 Rasa runs ``action_validate_slot_mappings`` after every user message, before the dialogue
 predicts anything. It is the one hook that may also send a message (Rasa 3.6 drops messages from
@@ -15,6 +16,7 @@ from bot.conversation import (
     language_after_message,
     municipality,
     needs_personal_data_warning,
+    profile_slots,
 )
 from bot.texts import response_text
 
@@ -39,6 +41,10 @@ class ActionInspectMessage(Action):
             current, message.get("entities") or [], profile, chosen, channel_choice=choice
         )
         events: List[EventType] = []
+        if tracker.get_slot("number_medical") is None:
+            # A conversation that began before the numbers were slots: give it them now, so that an
+            # emergency answer never shows an empty number.
+            events += [SlotSet(k, v) for k, v in profile_slots(profile, language).items()]
         if language != current:
             events += [SlotSet("language", language), SlotSet("municipality_name", profile.name_in(language))]
         if now_chosen != chosen:

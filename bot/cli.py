@@ -237,6 +237,21 @@ def _cmd_nlu_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_safety_evaluate(args: argparse.Namespace) -> int:
+    from bot.safety.report import run
+
+    return run(tuning=args.tuning, words_only=args.words_only, show=args.show)
+
+
+def _cmd_safety_calibrate(args: argparse.Namespace) -> int:
+    from bot.safety.calibrate import calibrate
+
+    result = calibrate(write=not args.dry_run)
+    print(f"thresholds {result['thresholds']}; cross-validated on data/safety_eval: "
+          + ", ".join(f"{k} {v:.3f}" for k, v in result["figures"].items()))
+    return 0
+
+
 def _cmd_staff_add_user(args: argparse.Namespace) -> int:
     from bot.staff.users import main_add_user
 
@@ -335,6 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
     nlu_evaluate.add_argument("--config", help="try another pipeline (default: config.yml)")
     nlu_evaluate.add_argument("--full-train", action="store_true", help="also time a full rasa train (about a minute more)")
     nlu_evaluate.set_defaults(func=_cmd_nlu_evaluate)
+
+    safety = commands.add_parser("safety", help="the safety layer: emergencies, crises, political opinion questions")
+    safety_commands = safety.add_subparsers(dest="safety_command", required=True, metavar="ACTION")
+    safety_evaluate = safety_commands.add_parser(
+        "evaluate", help="recall and false alarms per class and language on tests/safety (the trained model)")
+    safety_evaluate.add_argument("--tuning", action="store_true", help="use the tuning sets data/safety_eval instead")
+    safety_evaluate.add_argument("--words-only", action="store_true", help="only the word lists (no model needed)")
+    safety_evaluate.add_argument("--show", type=int, default=30, help="misses and false alarms to list per language")
+    safety_evaluate.set_defaults(func=_cmd_safety_evaluate)
+    safety_calibrate = safety_commands.add_parser(
+        "calibrate", help="set the classifier's thresholds by cross-validation on data/safety_eval")
+    safety_calibrate.add_argument("--dry-run", action="store_true", help="print, do not write thresholds.yml")
+    safety_calibrate.set_defaults(func=_cmd_safety_calibrate)
 
     staff = commands.add_parser("staff", help="the staff web app and its users")
     staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")

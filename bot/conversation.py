@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 from bot.handoff.reasons import handoff_reason
 from bot.language.detector import Detection, resolve_language
 from bot.municipality import Municipality, desk_status, load_locale, load_municipality
+from bot.safety.numbers import number_slots
 
 
 def municipality() -> Municipality:
@@ -34,6 +35,7 @@ def profile_slots(profile: Municipality, language: str) -> Dict[str, Any]:
         "duty_phone": profile.duty_phone,
         "meeting_calendar_url": profile.meeting_calendar_url,
         "public_records_url": profile.public_records_url,
+        **number_slots(profile.country, profile.local_numbers),
     }
 
 

@@ -18,7 +18,9 @@ from bot.config import PROJECT_ROOT
 logger = logging.getLogger(__name__)
 
 # What `rasa train` reads. Municipality profiles and website content are read at run time.
-TRAINING_INPUTS = ("config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories")
+# The safety classifier also learns from data/safety/training and data/safety_eval.
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "data/safety/training",
+                   "data/safety_eval")
 MODELS_DIR = PROJECT_ROOT / "models"
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -70,7 +70,7 @@ _PROFILE_FIELDS_REQUIRED = (
     "public_records_url",
     "opening_hours",
 )
-_PROFILE_FIELDS_OPTIONAL = ("postal_address", "lunch", "special_days", "search_url")
+_PROFILE_FIELDS_OPTIONAL = ("postal_address", "lunch", "special_days", "search_url", "local_numbers")
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -468,6 +468,8 @@ class Municipality:
         meeting_calendar_url: political meetings and their papers.
         public_records_url: the public records journal.
         search_url: the website's search with ``{query}`` for the search words, or None.
+        local_numbers: local phone numbers that replace the country's in safety answers, by the
+            keys of ``data/safety/numbers.yml`` (e.g. ``medical`` for the local emergency ward).
         weekly_hours: for Monday to Sunday, the regular hours with the lunch taken out.
         lunch: the lunch closure, or None.
         special_days: special days and seasons in profile order.
@@ -493,6 +495,7 @@ class Municipality:
     lunch: Optional[Lunch]
     special_days: Tuple[SpecialDay, ...]
     source: Path
+    local_numbers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -781,6 +784,18 @@ def _build(data: Any, path: Path) -> Municipality:
             if rule is not None:
                 special_days.append(rule)
 
+    local_numbers: Dict[str, str] = {}
+    raw_numbers = data.get("local_numbers")
+    if raw_numbers is not None and not isinstance(raw_numbers, dict):
+        problems.add("local_numbers", "expected one line per number, such as medical: \"57 69 41 13\"")
+    elif raw_numbers:
+        for key, number in raw_numbers.items():
+            number = str(number).strip()
+            if not _PHONE.match(number) or sum(ch.isdigit() for ch in number) < 3:
+                problems.add(f"local_numbers.{key}", f"{number!r} does not look like a phone number")
+            else:
+                local_numbers[str(key)] = number
+
     problems.raise_if_any()
     assert profile_id and country and default_language and zone_name  # guaranteed by raise_if_any
     return Municipality(
@@ -803,6 +818,7 @@ def _build(data: Any, path: Path) -> Municipality:
         lunch=lunch,
         special_days=tuple(special_days),
         source=path,
+        local_numbers=local_numbers,
     )
 
 

@@ -101,8 +101,10 @@ class ArchiveEventBroker(EventBroker):
     ) -> "ArchiveEventBroker":
         """Creates the broker from ``endpoints.yml`` (it needs no settings there)."""
         from bot.rasa_speedups import install
+        from bot.safety.paused import install as answer_safety_while_paused
 
         install()  # Rasa builds the broker once, in the Rasa server only: the place for server-wide tweaks
+        answer_safety_while_paused()  # emergencies and crises are answered also while staff have taken over
         return cls()
 
     def publish(self, event: Dict[Text, Any]) -> None:

@@ -156,7 +156,9 @@ class ArchiveRecorder:
                 channel=channel, sender_id=conversation_id, text=text,
                 language=_message_language(parse_data) or language,
                 intent=intent.get("name"), confidence=intent.get("confidence"),
-                data={"message_id": event.get("message_id"), "metadata": event.get("metadata") or {}},
+                data={"message_id": event.get("message_id"), "metadata": event.get("metadata") or {},
+                      # which signal of the safety layer fired (bot/safety/), for staff and trainers
+                      **({"safety": parse_data["safety"]} if parse_data.get("safety") else {})},
                 personal_data=kinds(text) if isinstance(text, str) else [],
             )
             if intent.get("name") in FEEDBACK_INTENTS:

@@ -19,6 +19,7 @@ from bot.archive.models import ArchiveRecord, Handoff, HandoffEvent, Kind, Outbo
 from bot.archive.records import append_record
 from bot.handoff import rasa_api
 from bot.handoff.due import due_time
+from bot.handoff.reasons import URGENT_REASONS
 from bot.municipality import Municipality, load_municipality
 from bot.texts import response_text
 
@@ -97,9 +98,15 @@ def open_handoff(
 
     Returns:
         The new handoff, or None when the conversation already has one that is not closed
-        (its later reasons are archived as records, so nothing is lost).
+        (its later reasons are archived as records, so nothing is lost). A crisis turns the
+        waiting handoff into a crisis handoff.
     """
-    if unclosed_handoff(session, conversation_id) is not None:
+    waiting = unclosed_handoff(session, conversation_id)
+    if waiting is not None:
+        if reason in URGENT_REASONS and waiting.reason not in URGENT_REASONS:
+            # A crisis in a conversation that already waits for staff (or that staff have taken
+            # over) must not hide under the earlier reason: the handoff moves to the top.
+            waiting.reason = reason
         return None
     handoff = Handoff(
         conversation_id=conversation_id,
@@ -148,7 +155,7 @@ def _view(session: Session, handoff: Handoff, now: datetime) -> HandoffView:
 
 
 def list_handoffs(status: Optional[str] = None, url: Optional[str] = None) -> List[HandoffView]:
-    """Returns handoffs sorted by due time, optionally only those in one state."""
+    """Returns handoffs with crises first, then by due time, optionally only those in one state."""
     if status is not None and status not in STATUSES:
         raise HandoffError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}", "unknown_status",
                            status=status)
@@ -156,6 +163,8 @@ def list_handoffs(status: Optional[str] = None, url: Optional[str] = None) -> Li
     now = clock.now()
     with session_scope(url) as session:
         handoffs = session.execute(select(Handoff).order_by(Handoff.due_at, Handoff.id)).scalars().all()
+        # Crises first (a stable sort keeps the due-time order within each group).
+        handoffs = sorted(handoffs, key=lambda h: h.reason not in URGENT_REASONS)
         views = [_view(session, h, now) for h in handoffs]
     return [v for v in views if status is None or v.status == status]
 
@@ -185,6 +194,7 @@ def show_handoff(handoff_id: int, url: Optional[str] = None) -> Dict[str, Any]:
             {
                 "seq": r.seq, "at": utc(r.occurred_at).isoformat(), "kind": r.kind, "sender": r.sender_id,
                 "text": mask(r.text) if r.text else r.text, "personal_data": r.personal_data or [],
+                "safety": _safety_category(r),
             }
             for r in session.execute(
                 select(ArchiveRecord)
@@ -193,6 +203,13 @@ def show_handoff(handoff_id: int, url: Optional[str] = None) -> Dict[str, Any]:
             ).scalars()
         ]
     return view
+
+
+def _safety_category(record: ArchiveRecord) -> Optional[str]:
+    """``emergency`` or ``crisis`` for a citizen message the safety layer answered, else None."""
+    if record.kind != Kind.CITIZEN_MESSAGE:
+        return None
+    return {"emergency": "emergency", "crisis_support": "crisis"}.get(record.intent or "")
 
 
 def _change(

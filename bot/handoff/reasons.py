@@ -3,20 +3,26 @@
 The reason decides which queue a handoff lands in. Political questions and personal cases keep
 their own reason at any hour, because they need particular handling (neutrality; case process);
 a generic request or an unanswered question outside opening hours is an ``out_of_hours`` handoff.
+A message in crisis (suicidal thoughts, violence at home) is a ``crisis`` handoff at any hour, and
+crisis handoffs come first in the staff queue.
 """
 from __future__ import annotations
 
 from typing import Optional
 
+CRISIS = "crisis"
 POLITICAL = "political"
 OUT_OF_HOURS = "out_of_hours"
 HUMAN_REQUESTED = "human_requested"
 PERSONAL_CASE = "personal_case"
 UNANSWERED = "unanswered"
 
-REASONS = (POLITICAL, OUT_OF_HOURS, HUMAN_REQUESTED, PERSONAL_CASE, UNANSWERED)
+REASONS = (CRISIS, POLITICAL, OUT_OF_HOURS, HUMAN_REQUESTED, PERSONAL_CASE, UNANSWERED)
+#: Reasons that go to the top of the staff queue, whatever their due time.
+URGENT_REASONS = (CRISIS,)
 
 _REASON_BY_INTENT = {
+    "crisis_support": CRISIS,
     "political_question": POLITICAL,
     "personal_case": PERSONAL_CASE,
     "request_human": HUMAN_REQUESTED,

@@ -130,6 +130,17 @@ def test_nynorsk_greeting_is_answered_with_quick_replies(assistant, graph):
     assert [r["text"] for r in rows if r["kind"] == "bot_message"] == [greeting]
 
 
+def test_an_emergency_inside_a_greeting_gets_the_numbers_on_messenger(assistant, graph):
+    psid = "8100000000000042"
+    deliver(assistant, message(psid, "hei! sonen min har svelgt eit batteri og kastar opp"))
+    [answer] = answers_to(graph, psid, 1)
+    text = answer["message"]["text"]
+    assert "113" in text and "Giftinformasjonen 22 59 13 00" in text  # the numbers, at once
+    assert "Hei og velkomen" not in text  # not only the greeting
+    [citizen] = [r for r in archive_rows(assistant, psid) if r["kind"] == "citizen_message"]
+    assert citizen["intent"] == "emergency" and citizen["data"]["safety"]["category"] == "emergency"
+
+
 def test_quick_reply_payload_and_swedish_question(assistant, graph):
     psid = "8100000000000002"
     deliver(assistant, message(psid, "hej, när har ni öppet i dag?"))

@@ -1,0 +1,1 @@
+"""What the dialogue makes of a message beyond its intent."""
