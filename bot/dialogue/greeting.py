@@ -5,7 +5,8 @@ and the citizen would get only the opening hours. After the intent classifier (a
 fallback), this component looks at messages classified as ``greet`` or ``thanks``: when the
 words after the opening have at least :data:`MIN_CONTENT_WORDS` words that are neither greeting
 nor filler (``data/dialogue/openers.yml``), the message gets the classifier's best intent that is
-not small talk, and ``greeting_with_content`` in its parse data. Emergencies and crises inside a
+not small talk (when the classifier gives it at least :data:`MIN_CONFIDENCE`), and
+``greeting_with_content`` in its parse data. Emergencies and crises inside a
 greeting are the safety layer's (``bot.safety``), which comes last and wins anyway.
 """
 from __future__ import annotations
@@ -31,6 +32,8 @@ OPENING_INTENTS = ("greet", "thanks")
 #: Intents that are not what a message with content asks for.
 SMALL_TALK = ("greet", "thanks", "goodbye", "bot_challenge", "nlu_fallback")
 MIN_CONTENT_WORDS = 2
+#: The classifier must give the content intent at least this much; below it, the greeting stands.
+MIN_CONFIDENCE = 0.1
 GREETING_WITH_CONTENT = "greeting_with_content"
 
 
@@ -87,7 +90,7 @@ class GreetingWithContent(GraphComponent):
             return None
         ranking = message.get(INTENT_RANKING_KEY) or []
         best = next((r for r in ranking if r.get(INTENT_NAME_KEY) not in SMALL_TALK), None)
-        if best is None:
+        if best is None or float(best.get("confidence") or 0.0) < MIN_CONFIDENCE:
             return None
         message.set(INTENT, dict(best), add_to_output=True)
         message.set(INTENT_RANKING_KEY, [best, *(r for r in ranking if r is not best)], add_to_output=True)

@@ -10,6 +10,7 @@ alarms as that allows. The held-out sets in ``tests/safety/`` are never read.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -22,50 +23,70 @@ POLITICAL_TARGET = 0.98
 THRESHOLDS_FILE = SAFETY_DIR / "thresholds.yml"
 
 
-def cross_validated(seed: int = 4711) -> List[Tuple[str, Dict[str, float]]]:
-    """(class, probabilities) for every tuning example, each scored by a model that did not see it."""
+def cross_validated(seed: int = 4711) -> List[Tuple[str, str, Dict[str, float]]]:
+    """(class, text, probabilities) for every tuning example, scored by a model that did not see it."""
     base = classifier.nlu_examples(classifier.nlu_training_pairs())
     for path in classifier.safety_set_files((classifier.TRAINING_DIR,)):
         base += classifier.set_examples(path)
     tuning = [e for path in classifier.safety_set_files((classifier.TUNING_DIR,)) for e in classifier.set_examples(path)]
     order = list(range(len(tuning)))
     random.Random(seed).shuffle(order)
-    scored: List[Tuple[str, Dict[str, float]]] = []
+    scored: List[Tuple[str, str, Dict[str, float]]] = []
     for fold in range(FOLDS):
         held = set(order[fold::FOLDS])
         model = classifier.train(base + [e for i, e in enumerate(tuning) if i not in held])
         for i in sorted(held):
             text, label = tuning[i]
-            scored.append((label, classifier.probabilities(model, text)))
+            scored.append((label, text, classifier.probabilities(model, text)))
     return scored
 
 
-def _threshold(positives: Sequence[float], target: float) -> float:
-    """The highest threshold at which at least ``target`` of the positives reach it."""
-    ordered = sorted(positives, reverse=True)
-    keep = max(1, int(-(-target * len(ordered) // 1)))  # ceil
-    return round(max(0.05, ordered[keep - 1] - 1e-6), 3)
+def _threshold(scores: Sequence[float], covered: Sequence[bool], target: float) -> float:
+    """The highest threshold at which ``target`` of the positives are found, counting those the
+    word lists already find (``covered``) as found whatever their score."""
+    needed = max(0, int(-(-target * len(scores) // 1)) - sum(covered))  # ceil, less the word lists' share
+    rest = sorted((s for s, c in zip(scores, covered) if not c), reverse=True)
+    if needed == 0 or not rest:
+        return 0.99
+    return round(max(0.05, rest[min(needed, len(rest)) - 1] - 1e-6), 3)
 
 
 def calibrate(write: bool = True, path: Path = THRESHOLDS_FILE) -> Dict[str, object]:
-    """Computes the thresholds, optionally writes them, and returns them with the CV figures."""
+    """Computes the thresholds, optionally writes them, and returns them with the CV figures.
+
+    The figures are those of the whole layer (word lists, then the classifier at the thresholds),
+    cross-validated, on the tuning sets.
+    """
+    from bot.safety import layer
+
     scored = cross_validated()
-    urgent = [p.get("emergency", 0) + p.get("crisis", 0) for label, p in scored if label in ("emergency", "crisis")]
-    political = [p.get("political", 0) for label, p in scored if label == "political"]
-    others = [p for label, p in scored if label == classifier.OTHER]
-    thresholds = {"urgent": _threshold(urgent, URGENT_TARGET), "political": _threshold(political, POLITICAL_TARGET)}
+    tuning = [e for p in classifier.safety_set_files((classifier.TUNING_DIR,)) for e in classifier.set_examples(p)]
+    words = {text: layer.classify(text).category for text, _ in tuning}
+    urgent_rows = [(p.get("emergency", 0) + p.get("crisis", 0), words[t] in ("emergency", "crisis"))
+                   for label, t, p in scored if label in ("emergency", "crisis")]
+    political_rows = [(p.get("political", 0), words[t] == "political") for label, t, p in scored if label == "political"]
+    thresholds = {
+        "urgent": _threshold([s for s, _ in urgent_rows], [c for _, c in urgent_rows], URGENT_TARGET),
+        "political": _threshold([s for s, _ in political_rows], [c for _, c in political_rows], POLITICAL_TARGET),
+    }
+    current = layer.load_rules()
+    rules = replace(current, thresholds={**current.thresholds, **thresholds})
+    verdicts = [(label, layer.classify(t, probabilities=p, rules=rules).category) for label, t, p in scored]
+    urgent_labels = ("emergency", "crisis")
+    positives_u = [v for label, v in verdicts if label in urgent_labels]
+    positives_p = [v for label, v in verdicts if label == "political"]
+    negatives = [v for label, v in verdicts if label == classifier.OTHER]
     figures = {
-        "urgent_recall": sum(u >= thresholds["urgent"] for u in urgent) / len(urgent),
-        "urgent_false_alarms": sum(p.get("emergency", 0) + p.get("crisis", 0) >= thresholds["urgent"]
-                                   for p in others) / len(others),
-        "political_recall": sum(p >= thresholds["political"] for p in political) / len(political),
-        "political_false_alarms": sum(p.get("political", 0) >= thresholds["political"] for p in others) / len(others),
+        "urgent_recall": sum(v in urgent_labels for v in positives_u) / len(positives_u),
+        "urgent_false_alarms": sum(v in urgent_labels for v in negatives) / len(negatives),
+        "political_recall": sum(v == "political" for v in positives_p) / len(positives_p),
+        "political_false_alarms": sum(v == "political" for v in negatives) / len(negatives),
     }
     if write:
-        header = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")] \
-            if path.exists() else []
+        header = [line for line in path.read_text(encoding="utf-8").splitlines()
+                  if line.startswith("#") and not line.startswith("# Cross-validated")] if path.exists() else []
+        comment = ["# Cross-validated on data/safety_eval/: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items())]
         body = [f"urgent: {thresholds['urgent']}", f"political: {thresholds['political']}"]
-        comment = [f"# Cross-validated on data/safety_eval/: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items())]
-        path.write_text("\n".join([l for l in header if not l.startswith("# Cross-validated")] + comment + body) + "\n",
-                        encoding="utf-8")
+        path.write_text("\n".join(header + comment + body) + "\n", encoding="utf-8")
+        layer.load_rules.cache_clear()
     return {"thresholds": thresholds, "figures": figures}

@@ -4,15 +4,16 @@ The lists live in ``data/safety/<lang>.yml`` (the file's header explains the not
 trainers). A *phrase* is one or more word specifications in order, with at most
 :data:`MAX_GAP` other words between two of them:
 
-* ``pustar`` matches that word, and, for words of :data:`TYPO_MIN_LENGTH` letters or more, also
-  the word with one letter wrong, missing, added or two letters swapped ("pusater", "pustr");
+* ``bevisstlaus`` matches that word, and, for words of :data:`TYPO_MIN_LENGTH` letters or more,
+  also the word with one letter wrong, missing, added or two letters swapped ("bevistlaus");
+  shorter words must be exact, since one letter turns them into other words (skolen/skoten);
 * ``=ras`` matches the word exactly (for short words where one typo makes another word);
 * ``brenn*`` a word that starts with ``brenn``; ``*brann`` one that ends with it (compounds such
   as "kjøkkenbrann"); ``*mordstank*`` one that contains it.
 
 Messages and phrases are normalised the same way (:func:`normalise`): lower case, accents that
-people leave out or swap folded (é→e, ä/æ and ö/ø kept apart from a/o), repeated letters
-reduced to two ("hjelpppp" → "hjelpp"), punctuation removed.
+people leave out or swap folded (é→e; ä and æ, ö and ø as one letter), doubled letters written
+once ("hjelpppp", "gaslukt" and "gasslukt" all alike), punctuation removed.
 """
 from __future__ import annotations
 
@@ -22,12 +23,12 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 #: Words this long or longer tolerate one typo.
-TYPO_MIN_LENGTH = 5
+TYPO_MIN_LENGTH = 7
 #: Other words allowed between two words of a phrase.
 MAX_GAP = 2
 
 _WORD = re.compile(r"[0-9a-zæøåäöüéèáàóòúíïšžđ]+")
-_REPEATS = re.compile(r"(.)\1{2,}")
+_REPEATS = re.compile(r"(.)\1+")
 # Letters people type without their accent or with a neighbour's; æ/ä and ø/ö are the same
 # letter in Norwegian and Swedish keyboards' eyes, so they are folded together.
 _FOLD = str.maketrans({"é": "e", "è": "e", "ê": "e", "á": "a", "à": "a", "ó": "o", "ò": "o", "ô": "o",
@@ -37,7 +38,7 @@ _FOLD = str.maketrans({"é": "e", "è": "e", "ê": "e", "á": "a", "à": "a", "�
 def normalise(text: str) -> List[str]:
     """Returns the words of ``text`` as the matcher sees them."""
     text = unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
-    text = _REPEATS.sub(r"\1\1", text)
+    text = _REPEATS.sub(r"\1", text)
     return _WORD.findall(text)
 
 
