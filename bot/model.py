@@ -37,7 +37,10 @@ def _training_files(root: Path) -> List[Path]:
 
 def fingerprint(root: Path = PROJECT_ROOT) -> str:
     """Returns a short hash of everything ``rasa train`` reads."""
-    digest = hashlib.sha256()
+    from bot.safety.classifier import VERSION as SAFETY_CLASSIFIER_VERSION
+
+    # The safety classifier's code version too: a change in how it learns needs a new model.
+    digest = hashlib.sha256(SAFETY_CLASSIFIER_VERSION.encode())
     for path in _training_files(root):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")

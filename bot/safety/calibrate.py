@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 from bot.safety import classifier
+from bot.safety.embeddings import Encoder
 from bot.safety.layer import SAFETY_DIR
 
 FOLDS = 5
@@ -31,13 +32,15 @@ def cross_validated(seed: int = 4711) -> List[Tuple[str, str, Dict[str, float]]]
     tuning = [e for path in classifier.safety_set_files((classifier.TUNING_DIR,)) for e in classifier.set_examples(path)]
     order = list(range(len(tuning)))
     random.Random(seed).shuffle(order)
+    encoder = Encoder()
+    vectors = dict(zip([t for t, _ in tuning], encoder.many([t for t, _ in tuning])))
     scored: List[Tuple[str, str, Dict[str, float]]] = []
     for fold in range(FOLDS):
         held = set(order[fold::FOLDS])
-        model = classifier.train(base + [e for i, e in enumerate(tuning) if i not in held])
+        model = classifier.train(base + [e for i, e in enumerate(tuning) if i not in held], encoder)
         for i in sorted(held):
             text, label = tuning[i]
-            scored.append((label, text, classifier.probabilities(model, text)))
+            scored.append((label, text, model.probabilities(text, vector=vectors[text])))
     return scored
 
 
@@ -75,7 +78,7 @@ def calibrate(write: bool = True, path: Path = THRESHOLDS_FILE) -> Dict[str, obj
     urgent_labels = ("emergency", "crisis")
     positives_u = [v for label, v in verdicts if label in urgent_labels]
     positives_p = [v for label, v in verdicts if label == "political"]
-    negatives = [v for label, v in verdicts if label == classifier.OTHER]
+    negatives = [v for label, v in verdicts if label == classifier.LOOKALIKE]
     figures = {
         "urgent_recall": sum(v in urgent_labels for v in positives_u) / len(positives_u),
         "urgent_false_alarms": sum(v in urgent_labels for v in negatives) / len(negatives),

@@ -1,4 +1,4 @@
-"""The safety layer's own classifier: character and word n-grams, logistic regression.
+"""The safety layer's own classifier: n-grams and sentence embeddings, two logistic regressions.
 
 It learns four classes (``emergency``, ``crisis``, ``political``, ``other``) from
 
@@ -8,13 +8,16 @@ It learns four classes (``emergency``, ``crisis``, ``political``, ``other``) fro
   (their look-alikes are ``other``).
 
 The held-out sets in ``tests/safety/`` are never read here. Character n-grams carry typos,
-dialect spellings and compounds; word pairs carry phrasing ("vil ikkje", "ikkje sant"). Training
-takes a few seconds on two cores; classifying a message well under a millisecond.
+dialect spellings and compounds; word pairs carry phrasing ("vil ikkje", "ikkje sant"); the
+embeddings (multilingual-e5-small, ``bot.safety.embeddings``) carry meaning across wordings
+("vil berre slippe å vere her"). The two models' probabilities are averaged: cross-validated on
+the tuning sets that gives 0.993 emergency+crisis recall at 1.3 % false alarms, against 2.2 % for
+the n-grams alone (``python -m bot safety calibrate`` prints the current figures).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -27,8 +30,16 @@ OTHER = "other"
 CLASS_BY_INTENT = {"emergency": "emergency", "crisis_support": "crisis", "political_question": "political"}
 #: Regularisation, chosen by cross-validation on the tuning sets (``python -m bot safety calibrate``).
 C = 10.0
+#: Weight of a safety set's look-alikes against other examples: they are the hard negatives
+#: (cross-validated on the tuning sets: false alarms 4.3 % at weight 1, 3.2 % at weight 3).
+LOOKALIKE_WEIGHT = 3.0
+#: Changes when the features or training change, so that Rasa's cache trains the layer again.
+VERSION = "ngrams-e5-lr-3"
+#: Regularisation of the embedding model.
+C_EMBEDDINGS = 10.0
 
 Example = Tuple[str, str]  # (text, class)
+LOOKALIKE = "lookalike"  # the class of a look-alike before training, where it becomes OTHER
 
 
 def prepare(text: str) -> str:
@@ -37,12 +48,12 @@ def prepare(text: str) -> str:
 
 
 def set_examples(path: Path) -> List[Example]:
-    """Examples from one safety set file (classes, and look-alikes as ``other``)."""
+    """Examples from one safety set file (classes, and look-alikes as :data:`LOOKALIKE`)."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     examples = [(str(m), name) for name in ("emergency", "crisis", "political") for m in raw.get(name) or []]
     lookalike = raw.get("lookalike") or {}
     groups = lookalike.values() if isinstance(lookalike, dict) else [lookalike]
-    examples += [(str(m), OTHER) for group in groups for m in group or []]
+    examples += [(str(m), LOOKALIKE) for group in groups for m in group or []]
     return examples
 
 
@@ -57,7 +68,7 @@ def nlu_examples(pairs: Iterable[Tuple[str, Optional[str]]]) -> List[Example]:
 
 
 def build():
-    """An untrained pipeline (imported lazily: scikit-learn is heavy)."""
+    """An untrained n-gram pipeline (imported lazily: scikit-learn is heavy)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
@@ -71,17 +82,59 @@ def build():
     )
 
 
-def train(examples: Sequence[Example]):
-    """Trains the pipeline on (text, class) examples and returns it."""
-    pipeline = build()
-    pipeline.fit([prepare(t) for t, _ in examples], [c for _, c in examples])
-    return pipeline
+def _labels_and_weights(examples: Sequence[Example]) -> Tuple[List[str], List[float]]:
+    return ([OTHER if c == LOOKALIKE else c for _, c in examples],
+            [LOOKALIKE_WEIGHT if c == LOOKALIKE else 1.0 for _, c in examples])
 
 
-def probabilities(pipeline, text: str) -> Dict[str, float]:
+class SafetyClassifier:
+    """The n-gram model and the embedding model, whose probabilities are averaged."""
+
+    def __init__(self, ngrams: Any, embeddings: Any = None) -> None:
+        self.ngrams = ngrams
+        self.embeddings = embeddings
+
+    @classmethod
+    def train(cls, examples: Sequence[Example], encoder: Any = None) -> "SafetyClassifier":
+        """Trains both models on (text, class) examples (look-alikes weigh more).
+
+        Args:
+            examples: the training examples.
+            encoder: a :class:`bot.safety.embeddings.Encoder`; without one, n-grams only.
+        """
+        labels, weights = _labels_and_weights(examples)
+        ngrams = build()
+        ngrams.fit([prepare(t) for t, _ in examples], labels, logisticregression__sample_weight=weights)
+        embeddings = None
+        if encoder is not None:
+            from sklearn.linear_model import LogisticRegression
+
+            vectors = encoder.many([t for t, _ in examples])
+            embeddings = LogisticRegression(C=C_EMBEDDINGS, max_iter=5000, class_weight="balanced")
+            embeddings.fit(vectors, labels, sample_weight=weights)
+        return cls(ngrams, embeddings)
+
+    def probabilities(self, text: str, encoder: Any = None, vector: Any = None) -> Dict[str, float]:
+        """The class probabilities of one message (the average of the two models)."""
+        row = self.ngrams.predict_proba([prepare(text)])[0]
+        result = {str(c): float(p) for c, p in zip(self.ngrams.classes_, row)}
+        if self.embeddings is None or (encoder is None and vector is None):
+            return result
+        vector = encoder.one(text) if vector is None else vector
+        other = self.embeddings.predict_proba([vector])[0]
+        for c, p in zip(self.embeddings.classes_, other):
+            result[str(c)] = (result.get(str(c), 0.0) + float(p)) / 2
+        return result
+
+
+def train(examples: Sequence[Example], encoder: Any = None) -> SafetyClassifier:
+    """Trains the classifier (see :class:`SafetyClassifier`)."""
+    return SafetyClassifier.train(examples, encoder)
+
+
+def probabilities(model: SafetyClassifier, text: str, encoder: Any = None) -> Dict[str, float]:
     """The class probabilities of one message."""
-    row = pipeline.predict_proba([prepare(text)])[0]
-    return {str(c): float(p) for c, p in zip(pipeline.classes_, row)}
+    return model.probabilities(text, encoder)
 
 
 def nlu_training_pairs(nlu_dir: Path = PROJECT_ROOT / "data" / "nlu") -> List[Tuple[str, str]]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -60,7 +61,7 @@ class SafetyLayer(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         """The safety sets it learns from are files outside Rasa's training data."""
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(classifier.VERSION.encode())
         for path in classifier.safety_set_files():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()
@@ -96,11 +97,15 @@ class SafetyLayer(GraphComponent):
             logger.warning("No trained safety classifier in the model; the word lists work alone")
         return cls(model_storage, resource, pipeline)
 
-    def __init__(self, model_storage: ModelStorage, resource: Resource, pipeline: Any = None) -> None:
-        """Compiles the word lists now, so that the first message pays nothing for it."""
+    def __init__(self, model_storage: ModelStorage, resource: Resource, pipeline: Any = None,
+                 encoder: Any = None) -> None:
+        """Compiles the word lists and loads the embedding model now, not on the first message."""
+        from bot.safety.embeddings import Encoder
+
         self._model_storage = model_storage
         self._resource = resource
         self._pipeline = pipeline
+        self._encoder = encoder if encoder is not None else Encoder()
         layer.load_rules()
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -112,7 +117,7 @@ class SafetyLayer(GraphComponent):
         )
         for path in classifier.safety_set_files():
             examples += classifier.set_examples(path)
-        self._pipeline = classifier.train(examples)
+        self._pipeline = classifier.train(examples, self._encoder)
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(self._pipeline, directory / MODEL_FILE)
         return self._resource
@@ -129,6 +134,7 @@ class SafetyLayer(GraphComponent):
 
     def apply(self, message: Message) -> layer.Verdict:
         """Applies the layer to one message and returns its verdict."""
+        started = time.perf_counter()
         text = message.get(TEXT)
         text = text if isinstance(text, str) else ""
         ranking = list(message.get(INTENT_RANKING_KEY) or [])
@@ -136,7 +142,8 @@ class SafetyLayer(GraphComponent):
         if not ranking and current.get(INTENT_NAME_KEY):
             ranking = [current]
         top = _best_classified(ranking) or {}
-        probabilities = classifier.probabilities(self._pipeline, text) if self._pipeline is not None and text else None
+        probabilities = (self._pipeline.probabilities(text, self._encoder)
+                         if self._pipeline is not None and text else None)
         verdict = layer.classify(
             text, top.get(INTENT_NAME_KEY), float(top.get(PREDICTED_CONFIDENCE_KEY) or 0.0), probabilities
         )
@@ -151,7 +158,8 @@ class SafetyLayer(GraphComponent):
             replacement = _best_classified(ranking, exclude=tuple(layer.INTENTS.values()))
             if replacement is not None:
                 message.set(INTENT, replacement, add_to_output=True)
-        details = {**verdict.as_dict(), "intent_before": top.get(INTENT_NAME_KEY)}
+        details = {**verdict.as_dict(), "intent_before": top.get(INTENT_NAME_KEY),
+                   "ms": round((time.perf_counter() - started) * 1000, 3)}
         if probabilities:
             details["probabilities"] = {k: round(v, 3) for k, v in probabilities.items()}
         message.set(SAFETY, details, add_to_output=True)

@@ -8,11 +8,9 @@ prints the layer's extra time per message (word lists plus its classifier).
 from __future__ import annotations
 
 import statistics
-import time
 from typing import Dict, List, Mapping, Optional
 
 from bot.safety import evaluate as ev
-from bot.safety import layer
 
 LANGUAGES = ("nn", "nb", "sv")
 
@@ -28,15 +26,9 @@ def _row(name: str, scores: ev.Scores) -> str:
 
 
 def layer_time_ms(parsed: Mapping[str, Mapping], texts: List[str]) -> Dict[str, float]:
-    """Mean and p95 time of the layer alone (word lists and the classifier's probabilities)."""
-    timings = []
-    for text in texts:
-        probabilities = (parsed[text].get("safety") or {}).get("probabilities")
-        started = time.perf_counter()
-        layer.classify(text, None, 0.0, probabilities)
-        timings.append((time.perf_counter() - started) * 1000)
-    ordered = sorted(timings)
-    return {"mean": statistics.fmean(timings), "p95": ordered[int(0.95 * (len(ordered) - 1))]}
+    """Mean and p95 time the layer added to each parse (word lists, embedding, classifier)."""
+    timings = sorted(float((parsed[t].get("safety") or {}).get("ms") or 0.0) for t in texts)
+    return {"mean": statistics.fmean(timings), "p95": timings[int(0.95 * (len(timings) - 1))]}
 
 
 def run(tuning: bool = False, words_only: bool = False, show: int = 30) -> int:
@@ -51,8 +43,9 @@ def run(tuning: bool = False, words_only: bool = False, show: int = 30) -> int:
             failed |= bool(scores.failed_gates())
         return int(failed)
     from bot.model import model_path
-    from bot.nlu.training import NluParser
+    from bot.nlu.training import NluParser, quiet_rasa
 
+    quiet_rasa()
     parser = NluParser(model_path())
     try:
         for language, safety_set in sets.items():

@@ -51,7 +51,7 @@ def test_the_phrase_index_finds_the_same_as_a_plain_scan():
     ("det brenn ikkje, eg lurer berre på feiing", None),  # negated
     ("kva skal eg gjere viss det brenn", None),  # a condition, not now
     ("det brann i garasjen i fjor, korleis søkjer eg om løyve", None),  # the past
-    ("det brann i garasjen i fjor og no brenn det igjen, hjelp", "emergency"),  # urgent wins over the past
+    ("det brann i garasjen i fjor og no brenn det igjen, hjelp meg", "emergency"),  # urgent wins over the past
     ("jeg vil ikke leve lenger", "crisis"),
     ("jag dör av skratt", None),
     ("synest du ordføraren gjer ein god jobb", "political"),
