@@ -41,7 +41,7 @@ class ActionInspectMessage(Action):
             current, message.get("entities") or [], profile, chosen, channel_choice=choice
         )
         events: List[EventType] = []
-        if tracker.get_slot("number_medical") is None:
+        if tracker.get_slot("country") is not None and tracker.get_slot("number_medical") is None:
             # A conversation that began before the numbers were slots: give it them now, so that an
             # emergency answer never shows an empty number.
             events += [SlotSet(k, v) for k, v in profile_slots(profile, language).items()]

@@ -11,6 +11,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.resilience import APOLOGY, apologise_when_action_server_fails
+from bot.safety.numbers import number_slots
 from tests.conftest import PROJECT_ROOT
 from tests.e2e.assistant import free_port
 
@@ -36,6 +37,8 @@ def tracker(domain: Domain, slot: str | None, detected: str | None, strong: bool
                                                            entities=entities)]
     if slot:
         events[:0] = [SlotSet("language", slot), SlotSet("language_chosen", True)]
+    # What the session start gave the conversation: the country and its emergency numbers.
+    events[:0] = [SlotSet(k, v) for k, v in {"country": "NO", **number_slots("NO")}.items()]
     return DialogueStateTracker.from_events("c-1", events, slots=domain.slots)
 
 
@@ -92,7 +95,9 @@ async def test_session_starts_in_the_rasa_server_without_the_action_server(domai
 
 def test_every_language_has_the_apology(domain):
     variations = domain.responses[APOLOGY]
-    assert sorted(v["condition"][0]["value"] for v in variations) == ["nb", "nn", "sv"]
+    combinations = sorted(tuple(c["value"] for c in v["condition"]) for v in variations)
+    assert combinations == [(language, country) for language in ("nb", "nn", "sv") for country in ("NO", "SE")]
+    assert all("{number_" in v["text"] for v in variations)  # the numbers come from data/safety/numbers.yml
 
 
 def test_an_unreachable_redis_is_explained_in_one_log_line(caplog):
