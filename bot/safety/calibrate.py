@@ -19,8 +19,8 @@ from bot.safety.embeddings import Encoder
 from bot.safety.layer import SAFETY_DIR
 
 FOLDS = 5
-URGENT_TARGET = 0.995
-POLITICAL_TARGET = 0.98
+URGENT_TARGET = 0.999
+POLITICAL_TARGET = 0.99
 THRESHOLDS_FILE = SAFETY_DIR / "thresholds.yml"
 
 

@@ -145,16 +145,7 @@ class _Context:
 
 
 def _spans(phrase_list: PhraseList, tokens: Sequence[str]) -> List[Tuple[int, int]]:
-    spans = []
-    for phrase in phrase_list.phrases:
-        span = phrase.find(tokens)
-        # every occurrence counts for modifiers: look again after the first one
-        offset = 0
-        while span is not None:
-            spans.append((span[0] + offset, span[1] + offset))
-            offset += span[1]
-            span = phrase.find(tokens[offset:])
-    return spans
+    return phrase_list.spans(tokens)
 
 
 #: A look-alike phrase switches off hits that overlap it or are at most this many words away.

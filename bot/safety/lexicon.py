@@ -17,6 +17,7 @@ once ("hjelpppp", "gaslukt" and "gasslukt" all alike), punctuation removed.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 TYPO_MIN_LENGTH = 7
 #: Other words allowed between two words of a phrase.
 MAX_GAP = 2
+#: Letters of a prefix or suffix the index keys on.
+AFFIX = 3
 
 _WORD = re.compile(r"[0-9a-zæøåäöüéèáàóòúíïšžđ]+")
 _REPEATS = re.compile(r"(.)\1+")
@@ -44,6 +47,12 @@ def normalise(text: str) -> List[str]:
 
 def _deletions(word: str) -> Set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+@functools.lru_cache(maxsize=65536)
+def _lookup_keys(token: str) -> frozenset:
+    """The index keys a message word can meet: itself and, if long enough, itself less a letter."""
+    return frozenset({token} | (_deletions(token) if len(token) >= TYPO_MIN_LENGTH - 1 else set()))
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,8 @@ class PhraseList:
         self.name = name
         self.phrases: List[Phrase] = []
         self._index: Dict[str, List[Phrase]] = {}
+        self._prefixes: Dict[str, List[Phrase]] = {}  # by the first AFFIX letters of a prefix
+        self._suffixes: Dict[str, List[Phrase]] = {}  # by the last AFFIX letters of a suffix
         self._linear: List[Phrase] = []
         for phrase in phrases or []:
             self.add(phrase)
@@ -164,6 +175,12 @@ class PhraseList:
             keys = {first.text}
         elif first.kind == "word":
             keys = {first.text} | _deletions(first.text)
+        elif first.kind == "prefix" and len(first.text) >= AFFIX:
+            self._prefixes.setdefault(first.text[:AFFIX], []).append(phrase)
+            return
+        elif first.kind == "suffix" and len(first.text) >= AFFIX:
+            self._suffixes.setdefault(first.text[-AFFIX:], []).append(phrase)
+            return
         else:
             self._linear.append(phrase)
             return
@@ -184,12 +201,26 @@ class PhraseList:
     def _candidates(self, tokens: Sequence[str]) -> List[Phrase]:
         seen: Dict[int, Phrase] = {}
         for token in set(tokens):
-            keys = {token} | (_deletions(token) if len(token) >= TYPO_MIN_LENGTH - 1 else set())
-            for key in keys:
+            for key in _lookup_keys(token):
                 for phrase in self._index.get(key, ()):
                     seen[id(phrase)] = phrase
-        ordered = [p for p in self.phrases if id(p) in seen]
-        return ordered + [p for p in self._linear if id(p) not in seen]
+            for phrase in self._prefixes.get(token[:AFFIX], ()):
+                seen[id(phrase)] = phrase
+            for phrase in self._suffixes.get(token[-AFFIX:], ()):
+                seen[id(phrase)] = phrase
+        return list(seen.values()) + self._linear
+
+    def spans(self, tokens: Sequence[str]) -> List[Tuple[int, int]]:
+        """Every occurrence of every phrase of the list, as (start, end) spans."""
+        found = []
+        for phrase in self._candidates(tokens):
+            offset = 0
+            span = phrase.find(tokens)
+            while span is not None:
+                found.append((span[0] + offset, span[1] + offset))
+                offset += span[1]
+                span = phrase.find(tokens[offset:])
+        return found
 
     def find_all(self, tokens: Sequence[str]) -> List[Tuple[Phrase, Tuple[int, int]]]:
         """Every phrase of the list that occurs, with its first span."""
