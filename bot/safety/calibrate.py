@@ -3,9 +3,9 @@
 The tuning sets (``data/safety_eval/<lang>.yml``) are cut into :data:`FOLDS` parts; for each,
 the classifier is trained on the NLU data, ``data/safety/training/`` and the other parts, and
 scores the part it did not see. The thresholds written to ``data/safety/thresholds.yml`` are the
-highest that keep the cross-validated recall at the targets (emergency + crisis
-:data:`URGENT_TARGET`, political :data:`POLITICAL_TARGET`): recall first, then as few false
-alarms as that allows. The held-out sets in ``tests/safety/`` are never read.
+lowest (recall first) whose cross-validated false alarms on the look-alikes stay within a budget
+(:data:`URGENT_BUDGET`, :data:`POLITICAL_BUDGET`). The held-out sets in ``tests/safety/`` are
+never read.
 """
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ from bot.safety.embeddings import Encoder
 from bot.safety.layer import SAFETY_DIR
 
 FOLDS = 5
-URGENT_TARGET = 0.999
-POLITICAL_TARGET = 0.99
+#: False alarms on the tuning look-alikes that the thresholds may cost: half the gates (2 % and
+#: 5 %), so that the rest of the recall-first trade is left for messages unlike the tuning sets.
+URGENT_BUDGET = 0.01
+POLITICAL_BUDGET = 0.025
 THRESHOLDS_FILE = SAFETY_DIR / "thresholds.yml"
 
 
@@ -44,14 +46,21 @@ def cross_validated(seed: int = 4711) -> List[Tuple[str, str, Dict[str, float]]]
     return scored
 
 
-def _threshold(scores: Sequence[float], covered: Sequence[bool], target: float) -> float:
-    """The highest threshold at which ``target`` of the positives are found, counting those the
-    word lists already find (``covered``) as found whatever their score."""
-    needed = max(0, int(-(-target * len(scores) // 1)) - sum(covered))  # ceil, less the word lists' share
-    rest = sorted((s for s, c in zip(scores, covered) if not c), reverse=True)
-    if needed == 0 or not rest:
+def _threshold(positives: Sequence[float], covered: Sequence[bool], negatives: Sequence[float],
+               negatives_covered: Sequence[bool], budget: float) -> float:
+    """The lowest threshold (most recall) whose false alarms stay within ``budget``.
+
+    ``covered`` and ``negatives_covered`` say where the word lists already fire, whatever the score.
+    """
+    fixed = sum(negatives_covered)
+    free = sorted((n for n, c in zip(negatives, negatives_covered) if not c), reverse=True)
+    allowed = int(budget * len(negatives)) - fixed  # look-alikes the classifier may still flag
+    if allowed < 0:
         return 0.99
-    return round(max(0.05, rest[min(needed, len(rest)) - 1] - 1e-6), 3)
+    # just above the (allowed + 1)-th highest look-alike score
+    ceiling = free[allowed] if allowed < len(free) else 0.0
+    del positives, covered
+    return round(min(0.99, max(0.05, ceiling + 1e-3)), 3)
 
 
 def calibrate(write: bool = True, path: Path = THRESHOLDS_FILE) -> Dict[str, object]:
@@ -65,12 +74,18 @@ def calibrate(write: bool = True, path: Path = THRESHOLDS_FILE) -> Dict[str, obj
     scored = cross_validated()
     tuning = [e for p in classifier.safety_set_files((classifier.TUNING_DIR,)) for e in classifier.set_examples(p)]
     words = {text: layer.classify(text).category for text, _ in tuning}
-    urgent_rows = [(p.get("emergency", 0) + p.get("crisis", 0), words[t] in ("emergency", "crisis"))
-                   for label, t, p in scored if label in ("emergency", "crisis")]
-    political_rows = [(p.get("political", 0), words[t] == "political") for label, t, p in scored if label == "political"]
+    def rows(labels, score, fires):
+        chosen = [(score(p), fires(words[t])) for label, t, p in scored if label in labels]
+        return [a for a, _ in chosen], [b for _, b in chosen]
+
+    urgent_score = lambda p: p.get("emergency", 0) + p.get("crisis", 0)  # noqa: E731
+    urgent_fires = lambda c: c in ("emergency", "crisis")  # noqa: E731
     thresholds = {
-        "urgent": _threshold([s for s, _ in urgent_rows], [c for _, c in urgent_rows], URGENT_TARGET),
-        "political": _threshold([s for s, _ in political_rows], [c for _, c in political_rows], POLITICAL_TARGET),
+        "urgent": _threshold(*rows(("emergency", "crisis"), urgent_score, urgent_fires),
+                             *rows((classifier.LOOKALIKE,), urgent_score, urgent_fires), URGENT_BUDGET),
+        "political": _threshold(*rows(("political",), lambda p: p.get("political", 0), lambda c: c == "political"),
+                                *rows((classifier.LOOKALIKE,), lambda p: p.get("political", 0),
+                                      lambda c: c == "political"), POLITICAL_BUDGET),
     }
     current = layer.load_rules()
     rules = replace(current, thresholds={**current.thresholds, **thresholds})

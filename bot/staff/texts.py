@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Dict
 
+# The filter offers every handoff reason, crises first (one list, in bot/handoff/reasons.py).
+from bot.handoff.reasons import REASONS  # noqa: F401  (used by the app and its templates)
+
 TEXTS: Dict[str, Dict[str, str]] = {
     "nb": {
         "html_lang": "nb",
@@ -385,7 +388,6 @@ TEXTS: Dict[str, Dict[str, str]] = {
     },
 }
 
-REASONS = ("political", "out_of_hours", "human_requested", "personal_case", "unanswered")
 LANGUAGES = ("nn", "nb", "sv")
 
 
