@@ -159,6 +159,9 @@ class SafetyLayer(GraphComponent):
             if replacement is not None:
                 message.set(INTENT, replacement, add_to_output=True)
         details = {**verdict.as_dict(), "intent_before": top.get(INTENT_NAME_KEY),
+                   "intent_before_confidence": round(float(top.get(PREDICTED_CONFIDENCE_KEY) or 0.0), 4),
+                   "intent_scores": {r.get(INTENT_NAME_KEY): round(float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0), 4)
+                                     for r in ranking if r.get(INTENT_NAME_KEY) in layer.INTENTS.values()},
                    "ms": round((time.perf_counter() - started) * 1000, 3)}
         if probabilities:
             details["probabilities"] = {k: round(v, 3) for k, v in probabilities.items()}

@@ -8,6 +8,7 @@ prints the layer's extra time per message (word lists plus its classifier).
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from typing import Dict, List, Mapping, Optional
 
 from bot.safety import evaluate as ev
@@ -61,8 +62,9 @@ def run(tuning: bool = False, words_only: bool = False, show: int = 30) -> int:
             print(_row("baseline: intent classifier", classifier_alone))
             print(_row("baseline: word lists alone", words))
             print(f"  layer's extra time per message: mean {timing['mean']:.3f} ms, p95 {timing['p95']:.3f} ms")
-            signals = statistics.multimode([(parsed[t].get("safety") or {}).get("signal") for t in texts]) if texts else []
-            print(f"  most common signal: {signals}")
+            fired = Counter((parsed[t].get("safety") or {}).get("signal") for t in texts
+                            if (parsed[t].get("safety") or {}).get("category"))
+            print("  what fired the layer: " + ", ".join(f"{k} {v}" for k, v in sorted(fired.items())))
             for expected, got, text in assistant.misses[:show]:
                 print(f"  MISS {expected} -> {got}: {text}")
             for looked_like, got, text in assistant.false_alarms[:show]:
