@@ -21,8 +21,10 @@ from bot.safety.layer import SAFETY_DIR
 FOLDS = 5
 #: False alarms on the tuning look-alikes that the thresholds may cost: half the gates (2 % and
 #: 5 %), so that the rest of the recall-first trade is left for messages unlike the tuning sets.
-URGENT_BUDGET = 0.01
-POLITICAL_BUDGET = 0.025
+URGENT_BUDGET = 0.0075
+POLITICAL_BUDGET = 0.015
+#: The classifier's probability below which a word-list hit does not count (see layer.py).
+WORDS_FLOOR = 0.2
 THRESHOLDS_FILE = SAFETY_DIR / "thresholds.yml"
 
 
@@ -72,8 +74,9 @@ def calibrate(write: bool = True, path: Path = THRESHOLDS_FILE) -> Dict[str, obj
     from bot.safety import layer
 
     scored = cross_validated()
-    tuning = [e for p in classifier.safety_set_files((classifier.TUNING_DIR,)) for e in classifier.set_examples(p)]
-    words = {text: layer.classify(text).category for text, _ in tuning}
+    floor_only = replace(layer.load_rules(), thresholds={"words_floor": WORDS_FLOOR, "urgent": 2.0, "political": 2.0})
+    # what the word lists give each message, with the classifier's floor applied
+    words = {t: layer.classify(t, probabilities=p, rules=floor_only).category for _, t, p in scored}
     def rows(labels, score, fires):
         chosen = [(score(p), fires(words[t])) for label, t, p in scored if label in labels]
         return [a for a, _ in chosen], [b for _, b in chosen]
@@ -88,7 +91,7 @@ def calibrate(write: bool = True, path: Path = THRESHOLDS_FILE) -> Dict[str, obj
                                       lambda c: c == "political"), POLITICAL_BUDGET),
     }
     current = layer.load_rules()
-    rules = replace(current, thresholds={**current.thresholds, **thresholds})
+    rules = replace(current, thresholds={**current.thresholds, **thresholds, "words_floor": WORDS_FLOOR})
     verdicts = [(label, layer.classify(t, probabilities=p, rules=rules).category) for label, t, p in scored]
     urgent_labels = ("emergency", "crisis")
     positives_u = [v for label, v in verdicts if label in urgent_labels]
@@ -104,7 +107,7 @@ def calibrate(write: bool = True, path: Path = THRESHOLDS_FILE) -> Dict[str, obj
         header = [line for line in path.read_text(encoding="utf-8").splitlines()
                   if line.startswith("#") and not line.startswith("# Cross-validated")] if path.exists() else []
         comment = ["# Cross-validated on data/safety_eval/: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items())]
-        body = [f"urgent: {thresholds['urgent']}", f"political: {thresholds['political']}"]
+        body = [f"urgent: {thresholds['urgent']}", f"political: {thresholds['political']}", f"words_floor: {WORDS_FLOOR}"]
         path.write_text("\n".join(header + comment + body) + "\n", encoding="utf-8")
         layer.load_rules.cache_clear()
     return {"thresholds": thresholds, "figures": figures}
