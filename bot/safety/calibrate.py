@@ -104,10 +104,11 @@ def calibrate(write: bool = True, path: Path = THRESHOLDS_FILE) -> Dict[str, obj
         "political_false_alarms": sum(v == "political" for v in negatives) / len(negatives),
     }
     if write:
-        header = [line for line in path.read_text(encoding="utf-8").splitlines()
-                  if line.startswith("#") and not line.startswith("# Cross-validated")] if path.exists() else []
+        old_lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        header = [line for line in old_lines if line.startswith("#") and not line.startswith("# Cross-validated")]
+        kept = [line for line in old_lines if line.split(":")[0] in ("small_talk_confidence", "political_over_small_talk")]
         comment = ["# Cross-validated on data/safety_eval/: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items())]
         body = [f"urgent: {thresholds['urgent']}", f"political: {thresholds['political']}", f"words_floor: {WORDS_FLOOR}"]
-        path.write_text("\n".join(header + comment + body) + "\n", encoding="utf-8")
+        path.write_text("\n".join(header + comment + body + kept) + "\n", encoding="utf-8")
         layer.load_rules.cache_clear()
     return {"thresholds": thresholds, "figures": figures}

@@ -236,6 +236,9 @@ def classify(text: str, intent: Optional[str] = None, confidence: float = 0.0,
             blocked.append(f"{name}:lookalike")
     if probabilities:
         verdict = _by_probabilities(probabilities, rules.thresholds, blocked)
+        if verdict is not None and _small_talk_outweighs(verdict, intent, confidence, probabilities, rules.thresholds):
+            blocked.append(f"political:small_talk:{intent} {confidence:.2f}")
+            verdict = None
         if verdict is not None:
             return verdict
     for name in CLASSES:
@@ -258,6 +261,24 @@ def _classifier_disagrees(name: str, probabilities: Optional[Mapping[str, float]
     score = (probabilities.get("emergency", 0.0) + probabilities.get("crisis", 0.0)
              if name in ("emergency", "crisis") else probabilities.get(name, 0.0))
     return score < floor
+
+
+#: Intents that are not about the municipality's business: the intent classifier's certainty
+#: about them may outweigh a weak political score ("er du berre kode?", "kva synest du om kattar?").
+SMALL_TALK = frozenset({"bot_challenge", "change_language", "greet", "thanks", "goodbye", "ask_opening_hours",
+                        "ask_contact", "out_of_scope"})
+
+
+def _small_talk_outweighs(verdict: Verdict, intent: Optional[str], confidence: float,
+                          probabilities: Mapping[str, float], thresholds: Mapping[str, float]) -> bool:
+    """Whether the intent classifier's certainty of small talk outweighs a weak political score.
+
+    Only for political questions: emergencies and crises are never held back by the classifier.
+    """
+    if verdict.category != "political" or intent not in SMALL_TALK:
+        return False
+    return (confidence >= thresholds.get("small_talk_confidence", 1.01)
+            and probabilities.get("political", 0.0) < thresholds.get("political_over_small_talk", 0.0))
 
 
 def _by_probabilities(probabilities: Mapping[str, float], thresholds: Mapping[str, float],
