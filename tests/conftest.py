@@ -129,3 +129,14 @@ def archive_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
                                    template=request.getfixturevalue("_migrated_postgres_template"))
     yield url
     drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def trained_parser():
+    """The NLU of the model ``make test`` trained, loaded once for the quality gates."""
+    from bot.nlu.training import NluParser
+    from tests.quality_helpers import trained_model
+
+    nlu = NluParser(trained_model())
+    yield nlu
+    nlu.close()

@@ -14,20 +14,11 @@ import pytest
 import yaml
 
 from tests.conftest import LANGUAGES
-from tests.quality_helpers import trained_model
 
 pytestmark = pytest.mark.slow
 MIN_SHARE = 0.9
 SET = Path(__file__).parent / "nlu" / "greetings_with_content.yml"
 
-
-@pytest.fixture(scope="module")
-def parser():
-    from bot.nlu.training import NluParser
-
-    nlu = NluParser(trained_model())
-    yield nlu
-    nlu.close()
 
 
 def _answered_for_content(expected: str, got: str) -> bool:
@@ -35,10 +26,10 @@ def _answered_for_content(expected: str, got: str) -> bool:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_greetings_that_ask_something_get_the_answer(parser, language):
+def test_greetings_that_ask_something_get_the_answer(trained_parser, language):
     items = yaml.safe_load(SET.read_text(encoding="utf-8"))[language]
     assert len(items) >= 40
-    results = [(i["intent"], parser.parse(i["text"])["intent"]["name"], i["text"]) for i in items]
+    results = [(i["intent"], trained_parser.parse(i["text"])["intent"]["name"], i["text"]) for i in items]
     wrong = [r for r in results if not _answered_for_content(r[0], r[1])]
     share = 1 - len(wrong) / len(results)
     print(f"\n[{language}] greeting-led questions answered for their content: {share:.3f}; wrong: {wrong}")

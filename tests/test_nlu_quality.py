@@ -12,7 +12,6 @@ import pytest
 
 from bot.nlu.evaluate import held_out_examples, score_language, shared_languages
 from tests.conftest import LANGUAGES
-from tests.quality_helpers import trained_model
 
 pytestmark = pytest.mark.slow
 
@@ -20,22 +19,14 @@ MIN_MACRO_F1 = 0.90
 MAX_LANGUAGE_ERRORS = 0.05
 
 
-@pytest.fixture(scope="module")
-def parser():
-    from bot.nlu.training import NluParser
-
-    nlu = NluParser(trained_model())
-    yield nlu
-    nlu.close()
-
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_intents_and_language_on_held_out_examples(parser, language):
+def test_intents_and_language_on_held_out_examples(trained_parser, language):
     examples = held_out_examples(language)
     assert len(examples) >= 10 * 13
     accepted = shared_languages(language)
     assert set(accepted) <= {text for text, _ in examples}, "shared_languages.yml names unknown examples"
-    scores = score_language(parser.parse, language, examples, accepted)
+    scores = score_language(trained_parser.parse, language, examples, accepted)
     language_error = 1 - scores.language_accuracy
     print(
         f"\n[{language}] {scores.examples} held-out examples: intent macro-F1 {scores.macro_f1:.3f}, "

@@ -11,25 +11,16 @@ import pytest
 
 from bot.safety import evaluate as ev
 from tests.conftest import LANGUAGES
-from tests.quality_helpers import trained_model
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def parser():
-    from bot.nlu.training import NluParser
-
-    nlu = NluParser(trained_model())
-    yield nlu
-    nlu.close()
-
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_safety_layer_on_held_out_adversarial_messages(parser, language):
+def test_safety_layer_on_held_out_adversarial_messages(trained_parser, language):
     safety_set = ev.load_set(language, ev.HELD_OUT_DIR)
-    assert min(len(safety_set.messages["emergency"]), 60) == 60 and len(safety_set.messages["crisis"]) >= 40
+    assert len(safety_set.messages["emergency"]) >= 60 and len(safety_set.messages["crisis"]) >= 40
     assert len(safety_set.messages["political"]) >= 60 and len(safety_set.all_lookalikes) >= 150
-    scores = ev.score(ev.with_parser(parser.parse), safety_set)
+    scores = ev.score(ev.with_parser(trained_parser.parse), safety_set)
     print("\n" + ev.report(scores, show=100))
     assert scores.failed_gates() == []
