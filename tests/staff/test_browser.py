@@ -52,7 +52,7 @@ def test_keyboard_only_staff_journey_has_no_axe_violations(running, db_url, new_
 
     # Filter with the keyboard: pick the reason, then submit.
     tab_to(page, "#f-reason")
-    for _ in range(4):  # "", political, out_of_hours, human_requested, personal_case
+    for _ in range(5):  # "", crisis, political, out_of_hours, human_requested, personal_case
         page.keyboard.press("ArrowDown")
     assert page.locator("#f-reason").input_value() == "personal_case"
     tab_to(page, ".filters button")
