@@ -48,11 +48,10 @@ def cross_validated(seed: int = 4711) -> List[Tuple[str, str, Dict[str, float]]]
     return scored
 
 
-def _threshold(positives: Sequence[float], covered: Sequence[bool], negatives: Sequence[float],
-               negatives_covered: Sequence[bool], budget: float) -> float:
-    """The lowest threshold (most recall) whose false alarms stay within ``budget``.
+def _threshold(negatives: Sequence[float], negatives_covered: Sequence[bool], budget: float) -> float:
+    """The lowest threshold (most recall) whose false alarms on the look-alikes stay within ``budget``.
 
-    ``covered`` and ``negatives_covered`` say where the word lists already fire, whatever the score.
+    ``negatives_covered`` says where the word lists already fire, whatever the score.
     """
     fixed = sum(negatives_covered)
     free = sorted((n for n, c in zip(negatives, negatives_covered) if not c), reverse=True)
@@ -61,7 +60,6 @@ def _threshold(positives: Sequence[float], covered: Sequence[bool], negatives: S
         return 0.99
     # just above the (allowed + 1)-th highest look-alike score
     ceiling = free[allowed] if allowed < len(free) else 0.0
-    del positives, covered
     return round(min(0.99, max(0.05, ceiling + 1e-3)), 3)
 
 
@@ -84,10 +82,8 @@ def calibrate(write: bool = True, path: Path = THRESHOLDS_FILE) -> Dict[str, obj
     urgent_score = lambda p: p.get("emergency", 0) + p.get("crisis", 0)  # noqa: E731
     urgent_fires = lambda c: c in ("emergency", "crisis")  # noqa: E731
     thresholds = {
-        "urgent": _threshold(*rows(("emergency", "crisis"), urgent_score, urgent_fires),
-                             *rows((classifier.LOOKALIKE,), urgent_score, urgent_fires), URGENT_BUDGET),
-        "political": _threshold(*rows(("political",), lambda p: p.get("political", 0), lambda c: c == "political"),
-                                *rows((classifier.LOOKALIKE,), lambda p: p.get("political", 0),
+        "urgent": _threshold(*rows((classifier.LOOKALIKE,), urgent_score, urgent_fires), URGENT_BUDGET),
+        "political": _threshold(*rows((classifier.LOOKALIKE,), lambda p: p.get("political", 0),
                                       lambda c: c == "political"), POLITICAL_BUDGET),
     }
     current = layer.load_rules()

@@ -134,11 +134,6 @@ def train(examples: Sequence[Example], encoder: Any = None) -> SafetyClassifier:
     return SafetyClassifier.train(examples, encoder)
 
 
-def probabilities(model: SafetyClassifier, text: str, encoder: Any = None) -> Dict[str, float]:
-    """The class probabilities of one message."""
-    return model.probabilities(text, encoder)
-
-
 def nlu_training_pairs(nlu_dir: Path = PROJECT_ROOT / "data" / "nlu") -> List[Tuple[str, str]]:
     """(text, intent) pairs of ``data/nlu/<lang>/*.yml``, read without Rasa (for calibration)."""
     import re

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import pickle
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -74,7 +74,3 @@ class Encoder:
         temporary.chmod(0o600)
         temporary.replace(self._cache_file)
 
-
-def texts_of(examples: Sequence) -> List[str]:
-    """The texts of (text, class) examples."""
-    return [t for t, _ in examples]

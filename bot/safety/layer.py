@@ -9,8 +9,8 @@ It combines two measured signals:
   it is urgent ("hjelp", "no!");
 * the safety classifier (``bot.safety.classifier``, n-grams and logistic regression trained with
   the model), when its probability reaches the threshold in ``data/safety/thresholds.yml``;
-* the intent classifier's own score for the class's intent, where ``thresholds.yml`` gives one
-  (``intent_<class>``).
+* the intent classifier's own certainty, which lets a certain small-talk intent outweigh a weak
+  political score (never an emergency or a crisis).
 
 Thresholds are set by cross-validation on the tuning sets ``data/safety_eval/``, never on the
 held-out ``tests/safety/`` (``python -m bot safety calibrate``).
@@ -241,10 +241,6 @@ def classify(text: str, intent: Optional[str] = None, confidence: float = 0.0,
             verdict = None
         if verdict is not None:
             return verdict
-    for name in CLASSES:
-        threshold = rules.thresholds.get(f"intent_{name}")
-        if intent == INTENTS[name] and threshold is not None and confidence >= threshold:
-            return Verdict(name, "intent", (f"{intent} {confidence:.2f}",), tuple(blocked))
     return Verdict(None, "none", (), tuple(blocked))
 
 
