@@ -6,9 +6,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.content.search import warm_up_in_background
 from bot.conversation import municipality, valid_language, website_answer_slots
 
 logger = logging.getLogger(__name__)
+# The action server loads this module at start: the search model and index are built then, in
+# the background, not when the first citizen asks.
+try:
+    warm_up_in_background(municipality().id)
+except Exception:  # a broken profile is reported by the actions that need it
+    logger.warning("No municipality profile to prepare the website search for", exc_info=True)
 
 
 class ActionAnswerFromWebsite(Action):

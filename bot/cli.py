@@ -165,7 +165,7 @@ def _municipality(args: argparse.Namespace) -> str:
 def _cmd_content_ingest(args: argparse.Namespace) -> int:
     from bot.content.ingest import ingest
 
-    summary = ingest(args.source, _municipality(args))
+    summary = ingest(args.source, _municipality(args), show_progress=sys.stderr.isatty())
     print("\n".join(summary.lines()))
     return 0
 
@@ -208,6 +208,16 @@ def _cmd_content_calibrate(args: argparse.Namespace) -> int:
         print(report.line())
     print(f"threshold {value:.4f} written to data/content/answering.yml")
     return 0
+
+
+def _cmd_content_check_questions(args: argparse.Namespace) -> int:
+    from bot.content.gold import problems
+
+    found = problems(Path(args.file), Path(args.website) if args.website else None)
+    for question, why in found:
+        print(f"{question}: {why}")
+    print(f"{len(found)} problem(s)")
+    return 1 if found else 0
 
 
 def _cmd_nlu_check(args: argparse.Namespace) -> int:
@@ -335,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = content_commands.add_parser("calibrate", help="choose the answer threshold on calibration questions")
     calibrate.add_argument("--questions", help="folder of question files (default: data/content_eval)")
     calibrate.set_defaults(func=_cmd_content_calibrate)
+    check_questions = content_commands.add_parser(
+        "check-questions", help="check that every gold answer of a question file is on its page")
+    check_questions.add_argument("file", help="a question file (tests/content/answers/<municipality>.yml ...)")
+    check_questions.add_argument("--website", help="folder of saved pages (default: data/website/<file name>)")
+    check_questions.set_defaults(func=_cmd_content_check_questions)
 
     nlu = commands.add_parser("nlu", help="for trainers: check the NLU data, harvest real messages, evaluate")
     nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True, metavar="ACTION")

@@ -110,8 +110,12 @@ def server_commands(settings: Settings, model: Path, endpoints: Path) -> Dict[st
 
 
 def ingest_demo_content_if_empty(municipality: str) -> None:
-    """Ingests ``data/website/<municipality>/`` when the municipality has no content yet."""
-    from sqlalchemy import func, select
+    """Ingests ``data/website/<municipality>/`` when the municipality has no content yet, or only
+    content from that folder (then only changed pages are read again and embedded; a website
+    ingested from the web is never replaced by the demo pages)."""
+    import sys
+
+    from sqlalchemy import select
 
     from bot.archive.db import session_scope
     from bot.content.ingest import ingest
@@ -119,13 +123,17 @@ def ingest_demo_content_if_empty(municipality: str) -> None:
 
     folder = PROJECT_ROOT / "data" / "website" / municipality
     with session_scope() as session:
-        pages = session.execute(
-            select(func.count(ContentPage.id)).where(ContentPage.municipality == municipality)
-        ).scalar()
-    if pages or not folder.is_dir():
+        locations = list(session.execute(
+            select(ContentPage.location).where(ContentPage.municipality == municipality)).scalars())
+    # Pages from a folder are stored under their path ("/barnehage.html"), fetched ones under a URL.
+    if not folder.is_dir() or any(not location.startswith("/") for location in locations):
         return
-    print(f"Ingesting the demo website {folder.relative_to(PROJECT_ROOT)} ...", flush=True)
-    print("\n".join(ingest(str(folder), municipality).lines()[:1]), flush=True)
+    if not locations:
+        print(f"Ingesting the demo website {folder.relative_to(PROJECT_ROOT)} (embedding it takes about a minute "
+              "the first time) ...", flush=True)
+    summary = ingest(str(folder), municipality, show_progress=sys.stderr.isatty())
+    if not locations or summary.added or summary.changed or summary.removed:
+        print("\n".join(summary.lines()[:1]), flush=True)
 
 
 #: The processes ``python -m bot run --only`` can start, by their short names.

@@ -39,11 +39,22 @@ class IngestSummary:
     unchanged: List[str] = field(default_factory=list)
     removed: List[str] = field(default_factory=list)
     failed: List[Tuple[str, str]] = field(default_factory=list)
+    texts: int = 0
+    embedded: int = 0
+    embedding_seconds: float = 0.0
+
+    @property
+    def passages_per_second(self) -> Optional[float]:
+        """Texts embedded per second (None when nothing needed embedding)."""
+        return self.embedded / self.embedding_seconds if self.embedded and self.embedding_seconds > 0 else None
 
     def lines(self) -> List[str]:
+        rate = self.passages_per_second
         out = [
             f"added {len(self.added)}, changed {len(self.changed)}, unchanged {len(self.unchanged)}, "
-            f"removed {len(self.removed)}, failed {len(self.failed)}"
+            f"removed {len(self.removed)}, failed {len(self.failed)}; "
+            + (f"embedded {self.embedded} of {self.texts} texts ({rate:.1f} per second)" if rate
+               else f"all {self.texts} texts already embedded")
         ]
         out += [f"  added    {url}" for url in self.added]
         out += [f"  changed  {url}" for url in self.changed]
@@ -131,13 +142,63 @@ def _store(
         ))
 
 
-def ingest(source: str, municipality: str, url: Optional[str] = None) -> IngestSummary:
+def texts_to_embed(title: str, heading: Optional[str], sentences: List[str]) -> List[str]:
+    """The texts search needs vectors of for one passage: the passage, then each sentence."""
+    from bot.content.embeddings import passage_text, sentence_text
+
+    return [passage_text(title, heading, sentences), *(sentence_text(title, heading, s) for s in sentences)]
+
+
+def _progress_bar(total: int, show: bool):
+    """A progress bar on the terminal (passages per second); nothing when not asked for."""
+    if not show or not total:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=" texts", desc="Embedding", smoothing=0.1, dynamic_ncols=True, leave=True)
+
+
+def _embed(parsed: dict, summary: IngestSummary, url: Optional[str], show_progress: bool) -> None:
+    from bot.content.embeddings import ensure_embedded
+
+    texts = [text for _, page in parsed.values() for passage in passages_of(page)
+             for text in texts_to_embed(page.title, passage.heading, passage.sentences)]
+    summary.texts = len(set(texts))
+    bar = None
+
+    def progress(done: int, total: int, seconds: float) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _progress_bar(total, show_progress)
+        if bar is not None:
+            bar.update(1)
+        summary.embedding_seconds = seconds
+
+    with session_scope(url) as session:
+        summary.embedded = ensure_embedded(session, texts, progress)
+    if bar is not None:
+        bar.close()
+
+
+def _remove_unused_embeddings(session) -> None:
+    from bot.content.embeddings import remove_unused
+
+    rows = session.execute(
+        select(ContentPage.title, ContentPassage.heading, ContentPassage.sentences)
+        .join(ContentPage, ContentPage.id == ContentPassage.page_id)
+    ).all()
+    remove_unused(session, (text for title, heading, sentences in rows
+                            for text in texts_to_embed(title, heading, list(sentences))))
+
+
+def ingest(source: str, municipality: str, url: Optional[str] = None, show_progress: bool = False) -> IngestSummary:
     """Ingests a source into the content of one municipality (see the module docstring).
 
     Args:
         source: a folder of saved pages, a file of URLs, or a sitemap URL.
         municipality: the profile id whose content this is.
         url: the database (default: the configured one).
+        show_progress: draw a progress bar of the embedding on the terminal.
 
     Returns:
         What was added, changed, left alone, removed, and what failed and why.
@@ -160,6 +221,7 @@ def ingest(source: str, municipality: str, url: Optional[str] = None) -> IngestS
             continue
         parsed[page.url] = (location, page)
     failed_locations = {where for where, _ in summary.failed}
+    _embed(parsed, summary, url, show_progress)
     with session_scope(url) as session:
         existing = {
             page.url: page
@@ -179,4 +241,6 @@ def ingest(source: str, municipality: str, url: Optional[str] = None) -> IngestS
                 session.execute(delete(ContentPassage).where(ContentPassage.page_id == old.id))
                 session.delete(old)
                 summary.removed.append(page_url)
+        session.flush()
+        _remove_unused_embeddings(session)
     return summary

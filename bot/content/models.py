@@ -5,7 +5,7 @@ replaces a changed page and its passages, and removes pages that disappeared.
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 
 from bot.archive.models import Base, Id
 
@@ -41,3 +41,13 @@ class ContentPassage(Base):
     heading = Column(String(500), nullable=True)
     text = Column(Text, nullable=False)
     sentences = Column(JSON, nullable=False)
+
+
+class ContentEmbedding(Base):
+    """The vector of one text to search (a passage, or a sentence with its heading), keyed by a
+    hash of the model and the text (see :mod:`bot.content.embeddings`)."""
+
+    __tablename__ = "content_embeddings"
+
+    key = Column(String(64), primary_key=True)
+    vector = Column(LargeBinary, nullable=False)

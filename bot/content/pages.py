@@ -24,10 +24,21 @@ class PageError(ValueError):
 
 @dataclass
 class Section:
-    """The text under one heading: paragraphs, list items and table rows, in order."""
+    """The text under one heading, in order, as units that belong together.
+
+    Each unit is a list of lines: a paragraph is one line; a list is its lead sentence (the
+    paragraph before it that ends with a colon) and its items; a table row is one line that
+    carries its column headers ("Full plass: 2 000 kr per månad"). Passages never split a unit
+    unless it is too long to quote, and then they repeat its lead line.
+    """
 
     heading: Optional[str]
-    blocks: List[str] = field(default_factory=list)
+    units: List[List[str]] = field(default_factory=list)
+
+    @property
+    def blocks(self) -> List[str]:
+        """Every line of the section, in order."""
+        return [line for unit in self.units for line in unit]
 
 
 @dataclass
@@ -95,30 +106,90 @@ def _head_metadata(document: str):
     return url, _language(html_lang), _date(modified), _clean(title)
 
 
+# Column headers that add nothing after a value ("Tysdag: 10.00–18.00 (opningstid)").
+GENERIC_HEADER_WORDS = frozenset(
+    "pris prisar priser kostnad kostnader avgift avgifter gebyr taxa belopp beløp sum tid tider opningstid "
+    "opningstider åpningstid åpningstider öppettid öppettider öppet open ope åpent åpen kl klokkeslett "
+    "dag dagar dager dagtid".split()
+)
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _lower_first(text: str) -> str:
+    # "Kostpengar per månad" inside a row reads "kostpengar per månad 420 kr"; "SFO-plass" stays.
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def row_line(cells: List[str], headers: List[str]) -> str:
+    """One table row as a line that says what each cell is.
+
+    With a header row, the first cell names the row and the others follow with their column
+    header: ``Full plass (5 dagar i veka): foreldrebetaling per månad 2 000 kr, kostpengar per
+    månad 420 kr``; a two-column table reads ``Grunnavgift: 1 180 (kr per år)``, its header last
+    so that the value comes straight after its name. Without headers the cells are joined with
+    semicolons (a dash would read as a minus sign between amounts).
+    """
+    filled = [c for c in cells if c]
+    if not filled:
+        return ""
+    if not headers or len(cells) < 2 or not cells[0]:
+        return "; ".join(filled)
+    # A header row without the corner cell is one short: its labels belong to the last columns.
+    headers = [""] * (len(cells) - len(headers)) + headers if len(headers) < len(cells) else headers
+    if len(cells) == 2:
+        if not cells[1]:
+            return cells[0]
+        label = headers[1]
+        informative = label and set(_WORDS.findall(label.lower())) - GENERIC_HEADER_WORDS
+        return f"{cells[0]}: {cells[1]} ({_lower_first(label)})" if informative and label.lower() not in cells[1].lower() \
+            else f"{cells[0]}: {cells[1]}"
+    rest = [(headers[i], cell) for i, cell in enumerate(cells) if i and cell]
+    return f"{cells[0]}: " + ", ".join(f"{_lower_first(h)} {c}" if h else c for h, c in rest)
+
+
+def _table_units(element) -> List[List[str]]:
+    headers: List[str] = []
+    units: List[List[str]] = []
+    for row in element.iter("row"):
+        cells = [_clean("".join(c.itertext())) for c in row.iter("cell")]
+        roles = [c.get("role") for c in row.iter("cell")]
+        if cells and all(role == "head" for role in roles) and not headers:
+            headers = cells
+            continue
+        line = row_line(cells, headers)
+        if line:
+            units.append([line])
+    return units
+
+
 def _sections(extracted_xml: str, title: str) -> List[Section]:
     root = etree.fromstring(extracted_xml.encode("utf-8"))
     main = root.find("main")
     sections = [Section(heading=None)]
     for element in (main if main is not None else []):
+        units = sections[-1].units
         if element.tag == "head":
             heading = _clean("".join(element.itertext()))
             if heading and heading != title:
                 sections.append(Section(heading=heading))
         elif element.tag == "list":
-            sections[-1].blocks.extend(
-                item for item in (_clean("".join(i.itertext())) for i in element.iter("item")) if item
-            )
+            items = [item for item in (_clean("".join(i.itertext())) for i in element.iter("item")) if item]
+            if not items:
+                continue
+            if units and len(units[-1]) == 1 and units[-1][0].endswith(":"):
+                units[-1].extend(items)  # the lead sentence and its list stay together
+            else:
+                units.append(items)
         elif element.tag == "table":
-            for row in element.iter("row"):
-                cells = [_clean("".join(c.itertext())) for c in row.iter("cell")]
-                line = " – ".join(c for c in cells if c)
-                if line:
-                    sections[-1].blocks.append(line)
+            units.extend(_table_units(element))
         else:
-            text = _clean("".join(element.itertext()))
-            if text:
-                sections[-1].blocks.append(text)
-    return [s for s in sections if s.blocks]
+            # A line break inside a paragraph (an address, a contact box) separates lines.
+            for br in element.iter("lb"):
+                br.tail = "\n" + (br.tail or "")
+            lines = [_clean(line) for line in "".join(element.itertext()).split("\n")]
+            if any(lines):
+                units.append([line for line in lines if line])
+    return [s for s in sections if s.units]
 
 
 def parse_page(

@@ -20,12 +20,13 @@ from bot.content.pages import ParsedPage
 SPACY_LANGUAGE = {"nn": "nb", "nb": "nb", "sv": "sv"}
 MAX_PASSAGE_CHARS = 420
 MAX_PASSAGE_SENTENCES = 4
+MAX_LIST_LINES = 10
 
 _REGEX_BOUNDARY = re.compile(r"(?<=[.!?…])[\"»”)]*\s+(?=[\"«„(]*[A-ZÆØÅÄÖÉ0-9])")
 # Abbreviations after which a period does not end the sentence ("kl. 08.00", "ca. 30", "tlf. 57 ...").
 _ABBREVIATIONS = frozenset(
     "kl ca nr tlf tel bl.a f.eks t.d t.ex mv m.m osv o.s.v jf jfr dvs d.v.s pga p.g.a evt ev inkl ekskl "
-    "st kap pkt mfl m.fl s fr.o.m t.o.m resp bla dr prof o.l o.a ang vedr mht m.h.t".split()
+    "st kap pkt mfl m.fl s fr.o.m t.o.m resp bla dr prof o.l o.a ang vedr mht m.h.t fv rv ev e kv nb obs".split()
 )
 
 
@@ -77,8 +78,29 @@ def split_sentences(text: str, language: str) -> List[str]:
     return split_sentences_regex(text)
 
 
+def _chunks(lines: List[List[str]], limit: int, most: int) -> List[List[str]]:
+    """Sentences of one unit (``lines``: each line's sentences) in pieces of at most ``limit``
+    characters; a long list repeats its lead sentence at the start of every piece."""
+    flat = [sentence for line in lines for sentence in line]
+    if len(" ".join(flat)) <= limit and len(flat) <= most:
+        return [flat]
+    lead = lines[0] if len(lines) > 1 and lines[0] and lines[0][-1].endswith(":") else []
+    body = [sentence for line in (lines[1:] if lead else lines) for sentence in line]
+    pieces: List[List[str]] = []
+    current: List[str] = list(lead)
+    for sentence in body:
+        if len(current) > len(lead) and (len(" ".join(current)) + 1 + len(sentence) > limit or len(current) >= most):
+            pieces.append(current)
+            current = list(lead)
+        current.append(sentence)
+    if len(current) > len(lead) or not pieces:
+        pieces.append(current)
+    return pieces
+
+
 def passages_of(page: ParsedPage, split: Optional[Callable[[str, str], List[str]]] = None) -> List[Passage]:
-    """Cuts a page into passages: consecutive sentences of one section, a few at a time.
+    """Cuts a page into passages: consecutive units of one section (paragraphs, a list with its
+    lead sentence, table rows), a few sentences at a time, never splitting a unit that fits.
 
     Args:
         page: the parsed page.
@@ -91,15 +113,18 @@ def passages_of(page: ParsedPage, split: Optional[Callable[[str, str], List[str]
     passages: List[Passage] = []
     for section in page.sections:
         current: List[str] = []
-        for block in section.blocks:
-            for sentence in split(block, page.language):
+        for unit in section.units:
+            lines = [split(line, page.language) for line in unit]
+            # A list keeps its items together: it may have more lines than a passage of prose.
+            most = MAX_PASSAGE_SENTENCES if len(unit) == 1 else MAX_LIST_LINES
+            for piece in _chunks(lines, MAX_PASSAGE_CHARS, most):
                 if current and (
-                    len(" ".join(current)) + 1 + len(sentence) > MAX_PASSAGE_CHARS
-                    or len(current) >= MAX_PASSAGE_SENTENCES
+                    len(" ".join(current)) + 1 + len(" ".join(piece)) > MAX_PASSAGE_CHARS
+                    or len(current) + len(piece) > max(MAX_PASSAGE_SENTENCES, most)
                 ):
                     passages.append(Passage(len(passages), section.heading, current))
                     current = []
-                current.append(sentence)
+                current.extend(piece)
         if current:
             passages.append(Passage(len(passages), section.heading, current))
     return passages

@@ -7,6 +7,7 @@ run ``content ingest`` and the assistant knows the new pages without retraining 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import time
@@ -20,12 +21,7 @@ from bot.config import PROJECT_ROOT
 from bot.content.models import ContentPage, ContentPassage
 
 VERSION_CHECK_SECONDS = 5.0
-# A passage's score is fused with its whole page's score: a page about the question lifts its
-# passages, and an incidental word on an unrelated page (a place name, a date) counts less.
-PASSAGE_WEIGHT = 0.6
-# Within the Norwegian pool, passages in the question's own standard (nn or nb) get this factor.
-SAME_LANGUAGE_FACTOR = 1.05
-# Nynorsk and Bokmål pages answer Norwegian questions alike; Swedish pages answer Swedish ones.
+# Nynorsk and Bokmål are one written language pool for the language features.
 LANGUAGE_POOLS = {"nn": ("nn", "nb"), "nb": ("nb", "nn"), "sv": ("sv",)}
 SYNONYMS_FILE = PROJECT_ROOT / "data" / "content" / "synonyms.yml"
 
@@ -63,6 +59,8 @@ class Hit:
     sentences: Tuple[str, ...]
     language: str
     score: float
+    # How close each sentence is in meaning to the question (for choosing what to quote).
+    sentence_similarity: Tuple[float, ...] = ()
 
     @property
     def text(self) -> str:
@@ -83,21 +81,49 @@ class _Passage:
     language: str
 
 
-class ContentIndex:
-    """Rankers over the passages and the pages of one municipality."""
+FEATURES = ("lexical", "lexical_page", "dense", "dense_sentence", "dense_page", "same_language", "same_pool")
 
-    def __init__(self, passages: Sequence[_Passage], passage_weight: float = PASSAGE_WEIGHT,
-                 same_language_factor: float = SAME_LANGUAGE_FACTOR) -> None:
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the features of a passage make its score: ``sigmoid(bias + sum weight * feature)``,
+    the estimated chance that the passage holds the answer. Learned by ``python -m bot content
+    calibrate`` on the tuning questions (``data/content_eval/``) and kept in
+    ``data/content/answering.yml``."""
+
+    weights: Tuple[float, ...]
+    bias: float
+
+    @classmethod
+    def from_settings(cls, settings: Dict[str, object]) -> "Fusion":
+        fusion = settings.get("fusion") or {}
+        weights = fusion.get("weights") or {}  # type: ignore[union-attr]
+        if not weights:
+            # Before the first calibration: lexical and dense evidence alike.
+            return cls((4.0, 2.0, 8.0, 8.0, 4.0, 0.5, 0.5), -16.0)
+        return cls(tuple(float(weights.get(name, 0.0)) for name in FEATURES), float(fusion.get("bias", 0.0)))  # type: ignore[union-attr]
+
+
+class ContentIndex:
+    """Lexical rankers and sentence vectors over the passages and pages of one municipality.
+
+    Every passage competes, whatever its language: the vectors carry meaning across nn, nb and
+    sv, so a Swedish question finds a Norwegian page, and the language features prefer a page in
+    the citizen's own language where the site has one.
+    """
+
+    def __init__(self, passages: Sequence[_Passage], passage_vectors=None, sentence_vectors=None,
+                 fusion: Optional[Fusion] = None) -> None:
         import numpy as np
 
         from bot.content.ranking import Ranker
 
         self.passages = list(passages)
-        self.passage_weight = passage_weight
-        self.same_language_factor = same_language_factor
+        self.fusion = fusion
         self.ranker = self.page_ranker = None
         if not self.passages:
             return
+        count = len(self.passages)
         self.ranker = Ranker().fit(
             [with_everyday_words(" ".join(filter(None, [p.title, p.heading, " ".join(p.sentences)])), p.language)
              for p in self.passages],
@@ -106,7 +132,7 @@ class ContentIndex:
         pages: Dict[str, List[int]] = {}
         for number, passage in enumerate(self.passages):
             pages.setdefault(passage.url, []).append(number)
-        self.page_of = np.zeros(len(self.passages), dtype=np.int64)
+        self.page_of = np.zeros(count, dtype=np.int64)
         page_texts, page_languages = [], []
         for page_number, members in enumerate(pages.values()):
             self.page_of[members] = page_number
@@ -117,29 +143,65 @@ class ContentIndex:
             page_languages.append(first.language)
         self.page_ranker = Ranker().fit(page_texts, page_languages)
         self.languages = np.array([p.language for p in self.passages])
+        self.sentence_counts = np.array([len(p.sentences) for p in self.passages], dtype=np.int64)
+        self.sentence_starts = np.concatenate([[0], np.cumsum(self.sentence_counts)[:-1]]).astype(np.int64)
+        dims = 384
+        self.passage_vectors = (np.zeros((count, dims), dtype=np.float32) if passage_vectors is None
+                                else np.asarray(passage_vectors, dtype=np.float32))
+        self.sentence_vectors = (np.zeros((int(self.sentence_counts.sum()), dims), dtype=np.float32)
+                                 if sentence_vectors is None else np.asarray(sentence_vectors, dtype=np.float32))
+        centroids = np.zeros((len(pages), dims), dtype=np.float32)
+        np.add.at(centroids, self.page_of, self.passage_vectors)
+        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+        self.page_vectors = centroids / np.where(norms > 0, norms, 1.0)
 
-    def search(self, query: str, language: Optional[str] = None, top_k: int = 5) -> List[Hit]:
-        """Returns the best passages for ``query``, in the language's pool when it has any."""
+    def features(self, query: str, language: Optional[str], query_vector=None):
+        """The feature matrix (passages x :data:`FEATURES`) of ``query``."""
+        import numpy as np
+
+        from bot.content.embeddings import embed_query
+
+        vector = embed_query(query) if query_vector is None else query_vector
+        lexical = self.ranker.scores(query, language)
+        lexical_page = self.page_ranker.scores(query, language)[self.page_of]
+        dense = self.passage_vectors @ vector
+        per_sentence = self.sentence_vectors @ vector
+        dense_sentence = np.maximum.reduceat(per_sentence, self.sentence_starts) if len(per_sentence) else dense
+        dense_page = (self.page_vectors @ vector)[self.page_of]
+        same_language = (self.languages == language).astype(np.float64) if language else np.zeros(len(dense))
+        pool = LANGUAGE_POOLS.get(language or "", ())
+        same_pool = np.isin(self.languages, pool).astype(np.float64)
+        return np.column_stack([lexical, lexical_page, dense, dense_sentence, dense_page, same_language, same_pool])
+
+    def sentence_scores(self, number: int, query_vector) -> "object":
+        """Each sentence of passage ``number``: its similarity to the question."""
+        start = self.sentence_starts[number]
+        return self.sentence_vectors[start:start + self.sentence_counts[number]] @ query_vector
+
+    def search(self, query: str, language: Optional[str] = None, top_k: int = 5, query_vector=None) -> List[Hit]:
+        """Returns the best passages for ``query`` with their fused scores (see :class:`Fusion`)."""
         import numpy as np
 
         if self.ranker is None or not query or not query.strip():
             return []
-        pool = LANGUAGE_POOLS.get(language or "", ())
-        in_pool = np.isin(self.languages, pool) if pool else np.zeros(len(self.passages), dtype=bool)
-        candidates = np.flatnonzero(in_pool) if in_pool.any() else np.arange(len(self.passages))
-        passage_scores = self.ranker.scores(query, language, candidates)
-        page_candidates = np.unique(self.page_of[candidates])
-        page_scores = np.zeros(int(self.page_of.max()) + 1)
-        page_scores[page_candidates] = self.page_ranker.scores(query, language, page_candidates)
-        fused = self.passage_weight * passage_scores + (1 - self.passage_weight) * page_scores[self.page_of[candidates]]
-        if language:
-            fused = np.where(self.languages[candidates] == language, fused * self.same_language_factor, fused)
-        order = np.lexsort((candidates, -fused))[:top_k]
+        from bot.content.embeddings import embed_query
+
+        vector = embed_query(query) if query_vector is None else query_vector
+        fusion = self.fusion or Fusion.from_settings(_answering_settings())
+        matrix = self.features(query, language, vector)
+        scores = 1.0 / (1.0 + np.exp(-(matrix @ np.asarray(fusion.weights) + fusion.bias)))
+        order = np.lexsort((np.arange(len(scores)), -scores))[:top_k]
         return [
-            Hit(p.id, p.url, p.title, p.heading, p.sentences, p.language, float(min(fused[i], 1.0)))
-            for p, i in ((self.passages[candidates[i]], i) for i in order)
-            if passage_scores[i] > 0
+            Hit(p.id, p.url, p.title, p.heading, p.sentences, p.language, float(scores[i]),
+                tuple(float(x) for x in self.sentence_scores(i, vector)))
+            for p, i in ((self.passages[i], i) for i in order)
         ]
+
+
+def _answering_settings() -> Dict[str, object]:
+    from bot.content.answer import SETTINGS_FILE, _settings
+
+    return _settings(SETTINGS_FILE)
 
 
 def _version(session, municipality: str) -> Tuple[int, Optional[str], int]:
@@ -163,6 +225,14 @@ def _load(session, municipality: str) -> List[_Passage]:
     ]
 
 
+def _vectors(session, passages: Sequence[_Passage]):
+    from bot.content.embeddings import passage_text, sentence_text, vectors_for
+
+    passage_vectors = vectors_for(session, [passage_text(p.title, p.heading, p.sentences) for p in passages])
+    sentence_vectors = vectors_for(session, [sentence_text(p.title, p.heading, s) for p in passages for s in p.sentences])
+    return passage_vectors, sentence_vectors
+
+
 _lock = threading.Lock()
 _cache: Dict[Tuple[str, str], Tuple[Tuple[int, Optional[str], int], float, ContentIndex]] = {}
 
@@ -181,7 +251,8 @@ def index_for(municipality: str, url: Optional[str] = None) -> ContentIndex:
             if cached is not None and cached[0] == version:
                 _cache[key] = (version, now, cached[2])
                 return cached[2]
-            index = ContentIndex(_load(session, municipality))
+            passages = _load(session, municipality)
+            index = ContentIndex(passages, *_vectors(session, passages))
         _cache[key] = (version, now, index)
         return index
 
@@ -190,3 +261,22 @@ def search(query: str, municipality: str, language: Optional[str] = None, top_k:
            url: Optional[str] = None) -> List[Hit]:
     """Searches a municipality's website content."""
     return index_for(municipality, url).search(query, language, top_k)
+
+
+def warm_up_in_background(municipality: str) -> threading.Thread:
+    """Loads the embedding model and builds the municipality's index in a background thread, so
+    that the first citizen's question does not wait for it (a question that comes sooner waits
+    on the index lock, not on a second build)."""
+
+    def build() -> None:
+        from bot.content.embeddings import model
+
+        try:
+            model()
+            index_for(municipality)
+        except Exception:  # no database yet, no content: the first question will say so
+            logging.getLogger(__name__).warning("Could not prepare the website search", exc_info=True)
+
+    thread = threading.Thread(target=build, name="content-warm-up", daemon=True)
+    thread.start()
+    return thread
