@@ -326,7 +326,6 @@ def speed(data: Path) -> None:
     from bot.content.search import ContentIndex, _Passage
 
     from bot.content.embeddings import embed_passages
-    from bot.content.search import Fusion
 
     # Real vectors of 300 of the passages, repeated with noise to 10,000: the time of the
     # products does not depend on the values, and embedding all 10,000 would take minutes.
@@ -338,7 +337,7 @@ def speed(data: Path) -> None:
     index = ContentIndex([
         _Passage(i, f"https://example.invalid/page-{i // 8}", f"Side {i // 8}", None, (text,), lang)
         for i, (text, lang) in enumerate(zip(passages, langs))
-    ], vectors, vectors, Fusion.from_settings({}))
+    ], vectors, vectors)  # the fusion calibrated in data/content/answering.yml
     index_s = time.perf_counter() - started
     for query, lang in queries[:20]:
         index.search(query, lang)

@@ -99,8 +99,8 @@ class Fusion:
         fusion = settings.get("fusion") or {}
         weights = fusion.get("weights") or {}  # type: ignore[union-attr]
         if not weights:
-            # Before the first calibration: lexical and dense evidence alike.
-            return cls((4.0, 2.0, 8.0, 8.0, 4.0, 0.5, 0.5), -16.0)
+            # Before the first calibration: lexical and dense evidence, about as calibrated.
+            return cls((10.0, 0.0, 20.0, 20.0, 0.0, 0.0, 0.0), -38.0)
         return cls(tuple(float(weights.get(name, 0.0)) for name in FEATURES), float(fusion.get("bias", 0.0)))  # type: ignore[union-attr]
 
 
@@ -155,23 +155,33 @@ class ContentIndex:
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
         self.page_vectors = centroids / np.where(norms > 0, norms, 1.0)
 
-    def features(self, query: str, language: Optional[str], query_vector=None):
-        """The feature matrix (passages x :data:`FEATURES`) of ``query``."""
+    def features(self, query: str, language: Optional[str], query_vector=None, needed: Optional[Sequence[bool]] = None):
+        """The feature matrix (passages x :data:`FEATURES`) of ``query``; a feature that ``needed``
+        marks False (its weight is 0) is left at 0 and not computed."""
         import numpy as np
 
         from bot.content.embeddings import embed_query
 
         vector = embed_query(query) if query_vector is None else query_vector
-        lexical = self.ranker.scores(query, language)
-        lexical_page = self.page_ranker.scores(query, language)[self.page_of]
-        dense = self.passage_vectors @ vector
-        per_sentence = self.sentence_vectors @ vector
-        dense_sentence = np.maximum.reduceat(per_sentence, self.sentence_starts) if len(per_sentence) else dense
-        dense_page = (self.page_vectors @ vector)[self.page_of]
-        same_language = (self.languages == language).astype(np.float64) if language else np.zeros(len(dense))
-        pool = LANGUAGE_POOLS.get(language or "", ())
-        same_pool = np.isin(self.languages, pool).astype(np.float64)
-        return np.column_stack([lexical, lexical_page, dense, dense_sentence, dense_page, same_language, same_pool])
+        needed = list(needed) if needed is not None else [True] * len(FEATURES)
+        matrix = np.zeros((len(self.passages), len(FEATURES)))
+        wanted = dict(zip(FEATURES, needed))
+        if wanted["lexical"]:
+            matrix[:, 0] = self.ranker.scores(query, language)
+        if wanted["lexical_page"]:
+            matrix[:, 1] = self.page_ranker.scores(query, language)[self.page_of]
+        if wanted["dense"]:
+            matrix[:, 2] = self.passage_vectors @ vector
+        if wanted["dense_sentence"]:
+            per_sentence = self.sentence_vectors @ vector
+            matrix[:, 3] = np.maximum.reduceat(per_sentence, self.sentence_starts) if len(per_sentence) else 0.0
+        if wanted["dense_page"]:
+            matrix[:, 4] = (self.page_vectors @ vector)[self.page_of]
+        if wanted["same_language"] and language:
+            matrix[:, 5] = self.languages == language
+        if wanted["same_pool"]:
+            matrix[:, 6] = np.isin(self.languages, LANGUAGE_POOLS.get(language or "", ()))
+        return matrix
 
     def sentence_scores(self, number: int, query_vector) -> "object":
         """Each sentence of passage ``number``: its similarity to the question."""
@@ -188,9 +198,12 @@ class ContentIndex:
 
         vector = embed_query(query) if query_vector is None else query_vector
         fusion = self.fusion or Fusion.from_settings(_answering_settings())
-        matrix = self.features(query, language, vector)
-        scores = 1.0 / (1.0 + np.exp(-(matrix @ np.asarray(fusion.weights) + fusion.bias)))
-        order = np.lexsort((np.arange(len(scores)), -scores))[:top_k]
+        weights = np.asarray(fusion.weights)
+        matrix = self.features(query, language, vector, needed=weights != 0)
+        scores = 1.0 / (1.0 + np.exp(-(matrix @ weights + fusion.bias)))
+        k = min(top_k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        order = best[np.lexsort((best, -scores[best]))]
         return [
             Hit(p.id, p.url, p.title, p.heading, p.sentences, p.language, float(scores[i]),
                 tuple(float(x) for x in self.sentence_scores(i, vector)))
