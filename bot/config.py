@@ -36,8 +36,13 @@ class Settings:
         clock: a fixed "now" for tests and demonstrations, or None for the real clock.
         log_level: log level of the processes started by ``python -m bot run``.
         bind_host: address the Rasa server listens on.
-        cors_origins: origins allowed to call the Rasa server from a browser.
-        rasa_auth_token: token that protects the Rasa HTTP API, or empty for none.
+        staff_bind_host: address the staff app listens on (its own setting, so that making the
+            staff app reachable never opens the Rasa server too).
+        actions_bind_host: address the action server listens on (loopback unless told otherwise).
+        cors_origins: origins allowed to call the Rasa server from a browser, separated by spaces;
+            empty means none (the demo widget page is served by the Rasa server itself).
+        rasa_jwt_secret: the secret that signs the tokens our own processes send to the Rasa HTTP
+            API (``Authorization: Bearer``); empty means ``python -m bot run`` makes one per run.
         tracker_store_url: SQLAlchemy URL of Rasa's tracker store.
         spool_dir: folder of the archive's local spool, used while the database is unreachable.
         archive_retention_days: age in days after which ``archive purge`` may delete a
@@ -66,8 +71,10 @@ class Settings:
     clock: Optional[datetime]
     log_level: str
     bind_host: str
+    staff_bind_host: str
+    actions_bind_host: str
     cors_origins: str
-    rasa_auth_token: str
+    rasa_jwt_secret: str
     tracker_store_url: str
     spool_dir: Path
     archive_retention_days: int
@@ -150,8 +157,10 @@ def get_settings() -> Settings:
         clock=_clock(os.environ.get("BOT_CLOCK", "")),
         log_level=os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO",
         bind_host=os.environ.get("BIND_HOST", "").strip() or "127.0.0.1",
-        cors_origins=os.environ.get("CORS_ORIGINS", "").strip() or "*",
-        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", "").strip(),
+        staff_bind_host=os.environ.get("STAFF_BIND_HOST", "").strip() or "127.0.0.1",
+        actions_bind_host=os.environ.get("ACTIONS_BIND_HOST", "").strip() or "127.0.0.1",
+        cors_origins=" ".join(os.environ.get("CORS_ORIGINS", "").split()),
+        rasa_jwt_secret=os.environ.get("RASA_JWT_SECRET", "").strip(),
         tracker_store_url=os.environ.get("TRACKER_STORE_URL", "").strip() or default_tracker_store,
         spool_dir=Path(os.environ.get("SPOOL_DIR", "").strip() or data_dir / "spool"),
         archive_retention_days=_count("ARCHIVE_RETENTION_DAYS", 0),

@@ -36,7 +36,8 @@ from stdnum.exceptions import ValidationError
 from stdnum.no import fodselsnummer
 from stdnum.se import personnummer
 
-__all__ = ["Finding", "find_personal_data", "has_personal_data", "kinds", "mask", "MASK_CHAR"]
+__all__ = ["Finding", "find_personal_data", "find_for_staff", "has_personal_data", "kinds", "mask", "mask_for_staff",
+           "MASK_CHAR"]
 
 MASK_CHAR = "•"
 
@@ -82,6 +83,14 @@ _ID_RE = re.compile(
     + rf"(?:(?:1[89]|20){_D}{{6}}|{_D}{{6}})"  # SE 12 digits start with the century
     + rf"(?P<sep>[+{_DASH}{_SPACE}])?"
     + rf"{_D}{{4,5}}"
+    + _RIGHT
+)
+
+# The same numbers as people space them: "010190 123 45", "01.01.90-12345", "01 01 90 12345".
+# Between the digits at most one separator each; the digit count and check digits decide.
+_SPACED_ID_RE = re.compile(
+    _LEFT
+    + rf"{_D}{_D}[.{_DASH}{_SPACE}]?{_D}{_D}[.{_DASH}{_SPACE}]?{_D}{_D}(?:[.{_DASH}{_SPACE}+]?{_D}){{4,5}}"
     + _RIGHT
 )
 
@@ -238,10 +247,16 @@ def _valid_se(digits: str, sep: str | None) -> bool:
     return personnummer.is_valid(f"{century}{tail[:6]}{sep}{tail[6:]}")
 
 
+def _spaced_sep(written: str) -> str | None:
+    """The separator before the last four digits of a spaced id ("+" marks a Swedish centenarian)."""
+    before = written[: -4].rstrip("0123456789")
+    return "+" if written.rstrip("0123456789").endswith("+") or before.endswith("+") else None
+
+
 def _valid_id(match: re.Match[str]) -> bool:
     """Route an id-shaped match to the Norwegian or Swedish check by its digit count."""
     digits = _NON_DIGIT_RE.sub("", match.group(0))
-    sep = match.group("sep")
+    sep = match.groupdict().get("sep") or (_spaced_sep(match.group(0)) if "sep" not in match.groupdict() else None)
     if len(digits) == 11:
         # "+" is the Swedish centenarian separator and never used in Norwegian numbers.
         return sep != "+" and _valid_no(digits)
@@ -289,7 +304,8 @@ def find_personal_data(text: str) -> list[Finding]:
         )
     candidates.extend(
         Finding("national_id", m.start(), m.end(), m.group(0))
-        for m in _ID_RE.finditer(text)
+        for pattern in (_ID_RE, _SPACED_ID_RE)
+        for m in pattern.finditer(text)
         if _valid_id(m)
     )
     candidates.extend(Finding("phone", m.start(), m.end(), m.group(0)) for m in _INTL_RE.finditer(text))
@@ -341,6 +357,32 @@ def kinds(text: str) -> list[str]:
         Sorted unique kinds, e.g. ``["email", "phone"]``.
     """
     return sorted({f.kind for f in find_personal_data(text)})
+
+
+def _id_shaped(digits: str) -> bool:
+    """Eleven digits that start with a plausible DDMMYY (day 01-31 or a D-number's 41-71,
+    month 01-12 or an H-number's 41-52), whatever their check digits."""
+    day, month = int(digits[0:2]), int(digits[2:4])
+    return len(digits) == 11 and (1 <= day <= 31 or 41 <= day <= 71) and (1 <= month <= 12 or 41 <= month <= 52)
+
+
+def find_for_staff(text: str) -> list[Finding]:
+    """:func:`find_personal_data` plus numbers shaped like a national id whose check digits fail
+    (a typo in a real one is still personal data): what staff views and harvest files mask."""
+    found = find_personal_data(text)
+    taken = [(f.start, f.end) for f in found]
+    for pattern in (_ID_RE, _SPACED_ID_RE):
+        for m in pattern.finditer(text or ""):
+            if _id_shaped(_NON_DIGIT_RE.sub("", m.group(0))) and not any(
+                    m.start() < end and start < m.end() for start, end in taken):
+                found.append(Finding("national_id", m.start(), m.end(), m.group(0)))
+                taken.append((m.start(), m.end()))
+    return sorted(found, key=lambda f: f.start)
+
+
+def mask_for_staff(text: str) -> str:
+    """:func:`mask` with :func:`find_for_staff`: for staff views and harvest files."""
+    return mask(text, find_for_staff(text))
 
 
 def _mask_one(kind: str, written: str) -> str:

@@ -77,9 +77,13 @@ def write_runtime_endpoints(settings: Settings) -> Path:
     return target
 
 
-def _child_environment(settings: Settings) -> Dict[str, str]:
+def _child_environment(settings: Settings, secret: str) -> Dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Secrets reach the servers through their environment, never their command lines.
+    env["RASA_JWT_SECRET"] = secret
+    # rasa_sdk has no --interface option; Sanic reads the address from here.
+    env["SANIC_HOST"] = settings.actions_bind_host
     # Rasa's telemetry and its error reports to sentry.io would send data off this machine.
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env["ACTION_ENDPOINT_URL"] = settings.action_endpoint_url
@@ -96,16 +100,18 @@ def server_commands(settings: Settings, model: Path, endpoints: Path) -> Dict[st
             "--port", str(settings.actions_port),
             *(["--debug"] if settings.log_level == "DEBUG" else []),
         ],
+        # The HTTP API (pause and resume from the staff app) only with tokens signed by
+        # RASA_JWT_SECRET: bot.rasa_launch refuses to serve it otherwise.
         "rasa server": [
-            python, "-m", "rasa", "run", "--enable-api",
+            python, "-m", "bot.rasa_launch", "run", "--enable-api",
             "--interface", settings.bind_host, "--port", str(settings.rasa_port),
             "--model", str(model), "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-            "--cors", settings.cors_origins,
-            *(["--auth-token", settings.rasa_auth_token] if settings.rasa_auth_token else []),
+            *(["--cors", *settings.cors_origins.split()] if settings.cors_origins else []),
             *(["--debug"] if settings.log_level == "DEBUG" else []),
         ],
-        "staff app": [python, "-m", "bot", "staff", "serve", "--port", str(settings.staff_port)],
+        "staff app": [python, "-m", "bot", "staff", "serve", "--host", settings.staff_bind_host,
+                      "--port", str(settings.staff_port)],
     }
 
 
@@ -136,6 +142,23 @@ def ingest_demo_content_if_empty(municipality: str) -> None:
         print("\n".join(summary.lines()[:1]), flush=True)
 
 
+def api_secret(settings: Settings, only: Optional[Collection[str]]) -> str:
+    """The secret of the Rasa HTTP API: ``RASA_JWT_SECRET``, or a new one for a run that starts
+    every process itself (then only these processes know it).
+
+    Raises:
+        SystemExit: some processes run elsewhere (``--only``) and no shared secret is set.
+    """
+    if settings.rasa_jwt_secret:
+        return settings.rasa_jwt_secret
+    if only and set(only) != set(PROCESSES):
+        raise SystemExit("Set RASA_JWT_SECRET (the same on every server) when processes run separately: "
+                         "the staff app signs its requests to the Rasa servers with it.")
+    import secrets
+
+    return secrets.token_urlsafe(48)
+
+
 #: The processes ``python -m bot run --only`` can start, by their short names.
 PROCESSES = {"actions": "action server", "rasa": "rasa server", "staff": "staff app"}
 
@@ -157,7 +180,7 @@ def run_servers(only: Optional[Collection[str]] = None) -> int:
     ingest_demo_content_if_empty(settings.municipality)
     model = train()
     endpoints = write_runtime_endpoints(settings)
-    env = _child_environment(settings)
+    env = _child_environment(settings, api_secret(settings, only))
     processes = {
         name: subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
         for name, command in server_commands(settings, model, endpoints).items()
@@ -165,8 +188,8 @@ def run_servers(only: Optional[Collection[str]] = None) -> int:
     }
     where = {
         "rasa server": f"Rasa server on http://{settings.bind_host}:{settings.rasa_port} (REST: POST /webhooks/rest/webhook)",
-        "action server": f"action server on port {settings.actions_port}",
-        "staff app": f"staff app on http://{settings.bind_host}:{settings.staff_port}",
+        "action server": f"action server on {settings.actions_bind_host}:{settings.actions_port}",
+        "staff app": f"staff app on http://{settings.staff_bind_host}:{settings.staff_port}",
     }
     print(", ".join(where[name] for name in where if name in wanted) + ". Ctrl-C stops "
           + ("all of them." if len(wanted) > 1 else "it."), flush=True)

@@ -72,7 +72,8 @@ class ResilientSQLTrackerStore(ArchivingSQLTrackerStore):
         if url.get_backend_name() == "postgresql":
             options["connect_args"] = {**options.get("connect_args", {}), "connect_timeout": 3}
         self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
+        # hide_parameters: a failed statement's parameters (a citizen's words) never reach the log.
+        self.engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **options)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._unread: Set[Text] = set()
 

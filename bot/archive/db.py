@@ -24,13 +24,16 @@ def database_url() -> str:
 def engine_for(url: str) -> Engine:
     """Returns the (cached) engine for ``url``; SQLite files get their folder created."""
     parsed = make_url(url)
+    # hide_parameters: a database error must never write a message's words (a national ID
+    # number, a name) into the log with the failed statement's parameters.
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Several processes write the same file: wait for locks rather than fail at once.
-        return create_engine(url, future=True, connect_args={"timeout": 15})
+        return create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": 15})
     # A server that does not answer must fail fast so that records go to the spool.
-    return create_engine(url, future=True, pool_pre_ping=True, connect_args={"connect_timeout": 3})
+    return create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True,
+                         connect_args={"connect_timeout": 3})
 
 
 def engine(url: Optional[str] = None) -> Engine:

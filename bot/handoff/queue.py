@@ -178,7 +178,7 @@ def _get(session: Session, handoff_id: int) -> Handoff:
 
 def show_handoff(handoff_id: int, url: Optional[str] = None) -> Dict[str, Any]:
     """Returns a handoff with its history and the conversation's transcript, personal data masked."""
-    from bot.privacy import mask
+    from bot.privacy import mask_for_staff as mask
 
     ensure_schema(url)
     with session_scope(url) as session:

@@ -2,26 +2,45 @@
 
 While a staff member has claimed a conversation the bot must stay silent; Rasa's own
 ``pause``/``resume`` events do exactly that and reach the archive like every other event.
+
+The API accepts only tokens signed with ``RASA_JWT_SECRET`` (see :mod:`bot.rasa_launch`), sent
+in the ``Authorization`` header, never in the URL.
 """
 from __future__ import annotations
 
+import time
+from typing import Dict
 from urllib.parse import quote
 
 import requests
 
 from bot.config import get_settings
 
+TOKEN_SECONDS = 60
+
 
 class RasaUnavailable(RuntimeError):
     """The Rasa server could not be reached or refused the request."""
 
 
+def auth_headers(secret: str, username: str = "staff-app") -> Dict[str, str]:
+    """The ``Authorization`` header of a short-lived admin token for the Rasa HTTP API."""
+    import jwt
+
+    if not secret:
+        raise RasaUnavailable("RASA_JWT_SECRET is not set, so the assistant's API cannot be used")
+    now = int(time.time())
+    token = jwt.encode({"user": {"username": username, "role": "admin"}, "iat": now, "exp": now + TOKEN_SECONDS},
+                       secret, algorithm="HS256")
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _post_event(conversation_id: str, event: str) -> None:
     settings = get_settings()
     url = f"{settings.rasa_url}/conversations/{quote(conversation_id, safe='')}/tracker/events"
-    params = {"token": settings.rasa_auth_token} if settings.rasa_auth_token else None
     try:
-        response = requests.post(url, json={"event": event}, params=params, timeout=15)
+        response = requests.post(url, json={"event": event}, headers=auth_headers(settings.rasa_jwt_secret),
+                                 timeout=15)
     except requests.RequestException as error:
         raise RasaUnavailable(f"cannot reach the assistant at {settings.rasa_url}: {error}") from error
     if response.status_code >= 300:

@@ -159,7 +159,7 @@ def collect(
     """
     from bot.archive.db import ensure_schema, session_scope
     from bot.archive.models import ArchiveRecord, Handoff, Kind
-    from bot.privacy import mask
+    from bot.privacy import mask_for_staff as mask
 
     ensure_schema(url)
     start = datetime.combine(since, time.min, tzinfo=timezone.utc)

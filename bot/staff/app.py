@@ -518,7 +518,7 @@ def main_serve(argv) -> int:
     from bot.config import get_settings
 
     parser = argparse.ArgumentParser(prog="python -m bot staff serve")
-    parser.add_argument("--host", default=get_settings().bind_host)
+    parser.add_argument("--host", default=get_settings().staff_bind_host)
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(list(argv))
     serve(args.host, args.port)

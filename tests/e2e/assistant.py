@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -12,6 +13,16 @@ from typing import Dict, List, Optional, Sequence
 import requests
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# One API secret for every assistant the tests start, so that scaled-out servers and the staff
+# app agree, and the tests can sign their own requests to the Rasa HTTP API.
+API_SECRET = secrets.token_urlsafe(32)
+
+
+def api_headers() -> Dict[str, str]:
+    """The Authorization header our own processes send to the Rasa HTTP API."""
+    from bot.handoff.rasa_api import auth_headers
+
+    return auth_headers(API_SECRET, "tests")
 
 
 def free_port() -> int:
@@ -51,7 +62,7 @@ class RunningAssistant:
         env = dict(os.environ)
         env.update(
             RASA_PORT=str(self.rasa_port), ACTIONS_PORT=str(self.actions_port), STAFF_PORT=str(self.staff_port),
-            DATA_DIR=str(self.data_dir), **self.environment,
+            DATA_DIR=str(self.data_dir), RASA_JWT_SECRET=API_SECRET, **self.environment,
         )
         env.pop("ACTION_ENDPOINT_URL", None)
         log = self.log_path.open("ab")
@@ -60,7 +71,7 @@ class RunningAssistant:
         self.process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        health = {"rasa": f"{self.url}/status", "actions": f"http://127.0.0.1:{self.actions_port}/health",
+        health = {"rasa": f"{self.url}/", "actions": f"http://127.0.0.1:{self.actions_port}/health",
                   "staff": f"http://127.0.0.1:{self.staff_port}/login"}
         waiting_for = [health[name] for name in (self.only or health)]
         deadline = time.monotonic() + timeout
@@ -92,12 +103,12 @@ class RunningAssistant:
         return response.json()
 
     def parse(self, text: str) -> Dict:
-        response = requests.post(f"{self.url}/model/parse", json={"text": text}, timeout=30)
+        response = requests.post(f"{self.url}/model/parse", json={"text": text}, headers=api_headers(), timeout=30)
         response.raise_for_status()
         return response.json()
 
     def tracker(self, sender: str) -> Dict:
-        response = requests.get(f"{self.url}/conversations/{sender}/tracker", timeout=30)
+        response = requests.get(f"{self.url}/conversations/{sender}/tracker", headers=api_headers(), timeout=30)
         response.raise_for_status()
         return response.json()
 
@@ -105,7 +116,8 @@ class RunningAssistant:
         """Runs ``python -m bot ARGS`` against this assistant, as an operator would (``stdin``: what they type)."""
         env = dict(os.environ)
         env.update(RASA_PORT=str(self.rasa_port), ACTIONS_PORT=str(self.actions_port),
-                   STAFF_PORT=str(self.staff_port), DATA_DIR=str(self.data_dir), **self.environment)
+                   STAFF_PORT=str(self.staff_port), DATA_DIR=str(self.data_dir), RASA_JWT_SECRET=API_SECRET,
+                   **self.environment)
         result = subprocess.run(
             [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "bot", *args],
             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120, input=stdin,

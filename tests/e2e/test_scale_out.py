@@ -20,7 +20,7 @@ import requests
 
 from tests import services
 from tests.conftest import require_services
-from tests.e2e.assistant import RunningAssistant
+from tests.e2e.assistant import RunningAssistant, api_headers
 from tests.e2e.cluster import ScaledAssistant, archive_rows
 from tests.e2e.conftest import TUESDAY_MORNING
 
@@ -330,4 +330,4 @@ def test_kill_9_of_one_rasa_server_under_load(scaled):
         assert all(m["text"] in bot for m in answer if m.get("text")), (sender_id, message)
     for rows in archived.values():
         assert_numbered(rows)
-    assert requests.get(f"{scaled.rasa[0].url}/status", timeout=10).status_code == 200
+    assert requests.get(f"{scaled.rasa[0].url}/status", headers=api_headers(), timeout=10).status_code == 200

@@ -293,6 +293,13 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(staff, db_url):
     assert rows[0]["claimed_by"].startswith("'=")
 
 
+class _Received(list):
+    """Requests the fake Rasa server got, with their Authorization headers."""
+
+
+FAKE_RASA_SECRET = "a-secret-only-this-test-knows-0123456789"
+
+
 @pytest.fixture
 def fake_rasa(monkeypatch):
     """A stand-in for the Rasa server's tracker events endpoint; records what it was sent."""
@@ -300,12 +307,14 @@ def fake_rasa(monkeypatch):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    received = []
+    received = _Received()
+    authorizations: list = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             received.append((self.path, json.loads(body)))
+            authorizations.append(self.headers.get("Authorization", ""))
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -318,7 +327,9 @@ def fake_rasa(monkeypatch):
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{httpd.server_address[1]}")
+    monkeypatch.setenv("RASA_JWT_SECRET", FAKE_RASA_SECRET)
     get_settings.cache_clear()
+    received.authorizations = authorizations
     yield received
     httpd.shutdown()
 
@@ -335,6 +346,14 @@ def test_claim_then_close_through_the_pages(staff, db_url, fake_rasa):
     assert "Avsluttet" in page and "/close" not in page and "/claim" not in page
     assert [(path, body["event"]) for path, body in fake_rasa] == [
         ("/conversations/c-flow/tracker/events", "pause"), ("/conversations/c-flow/tracker/events", "resume")]
+    # The API secret signs a short-lived token in the header; it is never in the URL.
+    import jwt
+
+    for header in fake_rasa.authorizations:
+        assert header.startswith("Bearer ")
+        claims = jwt.decode(header.split(" ", 1)[1], FAKE_RASA_SECRET, algorithms=["HS256"])
+        assert claims["user"]["role"] == "admin" and claims["exp"] - claims["iat"] <= 60
+    assert len(fake_rasa.authorizations) == 2
     with session_scope(db_url) as session:
         assert len(session.execute(select(OutboxMessage)).scalars().all()) == 2  # took over, left
     assert [r.action for r in audit_log(db_url) if r.action in ("claim", "close")] == ["claim", "close"]
