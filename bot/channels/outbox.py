@@ -1,7 +1,10 @@
-"""``/webhooks/outbox/messages``: REST clients fetch what staff wrote to them.
+"""``/webhooks/outbox/messages``: REST and widget clients fetch what staff wrote to them.
 
 The REST channel answers only when the citizen writes; a staff reply arrives later, so the
-citizen's client asks for it here (the sender id is the conversation's own, unguessable id).
+citizen's client asks for it here: ``GET /webhooks/outbox/messages?sender=ID&channel=rest``
+(``channel`` is ``rest``, the default, or ``widget``) with the conversation's secret in the
+``X-Conversation-Secret`` header (see ``conversations.py``). Without the right secret: 401, and
+nothing is marked delivered.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.conversations import SECRET_HEADER, conversation_id, secret_matches
 from bot.channels.rest import SENDER_PATTERN
 from bot.handoff.outbox import take_pending
 
@@ -42,9 +46,18 @@ class OutboxInput(InputChannel):
             if not SENDER_PATTERN.fullmatch(sender):
                 return response.json({"error": "give the conversation id as ?sender=... (1 to 128 characters: "
                                                "letters A-Z and a-z, digits, '_', '.', ':', '@' or '-')"}, status=400)
+            channel = request.args.get("channel", "rest")
+            if channel not in CHANNELS:
+                return response.json({"error": "channel must be rest or widget"}, status=400)
+            conversation = conversation_id(channel, sender)
             loop = asyncio.get_running_loop()
             try:
-                items = await loop.run_in_executor(None, take_pending, sender, CHANNELS)
+                allowed = await loop.run_in_executor(None, secret_matches, conversation,
+                                                     request.headers.get(SECRET_HEADER))
+                if not allowed:
+                    return response.json({"error": f"send the conversation's secret (from the {SECRET_HEADER} header "
+                                                   "of its first answer) in the same header"}, status=401)
+                items = await loop.run_in_executor(None, take_pending, conversation, (channel,))
             except Exception:
                 logger.exception("Outbox unavailable")
                 return response.json({"error": "staff messages cannot be read just now; try again"}, status=503)

@@ -17,6 +17,11 @@ requests with a JSON ``{"error": ...}``:
 * 503: the assistant failed while answering (try again); never a 500.
 
 The ``?stream=true`` variant of Rasa's channel is not offered.
+
+The conversation is ``rest:<sender>`` (see ``conversations.py``), so a REST client can never
+write into a Messenger or widget conversation; the answers name the client's own sender as
+``recipient_id``, as Rasa's do. The first answer of a conversation carries its secret in the
+``X-Conversation-Secret`` header: the client needs it to read staff replies from the outbox.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.checks import (MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message,
                                  read_json_object, run_turn)
+from bot.channels.conversations import SECRET_HEADER, conversation_id, issue_secret
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +68,19 @@ def parse_request(content_type: Optional[str], body: bytes) -> Tuple[str, str, D
     return sender, message, metadata
 
 
+async def secret_header(conversation: str) -> Dict[str, str]:
+    """``X-Conversation-Secret`` for a conversation's first answer; nothing afterwards (or when
+    the database cannot make one now: the answer matters more, and the next one will carry it)."""
+    import asyncio
+
+    try:
+        secret = await asyncio.get_running_loop().run_in_executor(None, issue_secret, conversation)
+    except Exception:
+        logger.exception("No conversation secret could be made")
+        return {}
+    return {SECRET_HEADER: secret, "Cache-Control": "no-store"} if secret else {}
+
+
 class RestInput(InputChannel):
     """Rasa's REST channel (name ``rest``) with checked requests and no 500s."""
 
@@ -80,9 +99,12 @@ class RestInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             try:
                 sender, text, metadata = parse_request(request.headers.get("content-type"), request.body or b"")
-                messages = await run_turn(on_new_message, text, sender, self.name(), metadata)
+                conversation = conversation_id(self.name(), sender)
+                messages = await run_turn(on_new_message, text, conversation, self.name(), metadata)
             except RequestProblem as problem:
                 return response.json({"error": str(problem)}, status=problem.status)
-            return response.json(messages)
+            for message in messages:
+                message["recipient_id"] = sender
+            return response.json(messages, headers=await secret_header(conversation))
 
         return rest

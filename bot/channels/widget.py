@@ -10,6 +10,10 @@ Routes (the Rasa server's ``--cors`` origins apply to all of them, preflight inc
 
 ``POST /webhooks/widget/webhook``
     ``{"sender": ID, "message": TEXT, "metadata": {"language": "nn"}}`` (metadata optional) →
+    The first message of a conversation comes without ``sender``: the server issues the id and
+    the conversation's secret in the ``X-Conversation-Id`` and ``X-Conversation-Secret`` response
+    headers, and every later message must send that secret in ``X-Conversation-Secret`` (401
+    otherwise), so nobody who learns an id can write into the conversation.
     the bot's messages as a JSON list, like Rasa's REST channel, each with ``lang``: the
     conversation's language after the turn, so the widget can mark every message with the
     language it is written in. A ``language`` in the metadata is the citizen's choice in the
@@ -42,6 +46,8 @@ from sanic.response import HTTPResponse
 
 from bot.channels.checks import (MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message,
                                  read_json_object, run_turn)
+from bot.channels.conversations import (ID_HEADER, SECRET_HEADER, conversation_id, new_widget_conversation,
+                                        secret_matches)
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +80,9 @@ def parse_request(content_type: Optional[str], body: bytes) -> Tuple[str, str, D
     unknown = sorted(set(data) - REQUEST_KEYS)
     if unknown:
         raise RequestProblem(f"unknown field(s): {', '.join(unknown)}; allowed are sender, message and metadata")
-    sender = data.get("sender")
-    if not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender):
-        raise RequestProblem("sender must be 8 to 64 characters: letters A-Z and a-z, digits, '_' or '-'")
+    sender = data.get("sender", "")
+    if sender != "" and (not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender)):
+        raise RequestProblem("sender must be the id the server issued (leave it out to start a conversation)")
     message = check_message(data.get("message"), MAX_MESSAGE_LENGTH)
     metadata = data.get("metadata")
     if metadata is None:
@@ -167,19 +173,33 @@ class WidgetInput(InputChannel):
 
         @widget.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            headers = {"Cache-Control": "no-store", "Access-Control-Expose-Headers": f"{ID_HEADER}, {SECRET_HEADER}"}
             try:
                 sender, text, metadata = parse_request(request.headers.get("content-type"), request.body or b"")
-                answers = await run_turn(on_new_message, text, sender, self.name(), metadata)
+                if not sender:
+                    sender, secret = await loop.run_in_executor(None, new_widget_conversation)
+                    headers.update({ID_HEADER: sender, SECRET_HEADER: secret})
+                elif not await loop.run_in_executor(None, secret_matches, conversation_id(self.name(), sender),
+                                                    request.headers.get(SECRET_HEADER)):
+                    return error("this conversation needs its secret; start a new one by leaving out sender", 401)
+                conversation = conversation_id(self.name(), sender)
+                answers = await run_turn(on_new_message, text, conversation, self.name(), metadata)
             except RequestProblem as problem:
                 return error(str(problem), problem.status)
-            language = await conversation_language(request, sender)
+            except Exception:  # the database could not issue or check the secret
+                logger.exception("Widget conversation secret unavailable")
+                return error("the assistant cannot answer just now; try again", 503)
+            language = await conversation_language(request, conversation)
             messages: List[Dict[str, Any]] = []
             for message in answers:
-                message = dict(message)
+                message = dict(message, recipient_id=sender)
                 if language:
                     message["lang"] = language
                 messages.append(message)
-            return response.json(messages, headers={"Cache-Control": "no-store"})
+            return response.json(messages, headers=headers)
 
         @widget.route("/widget.js", methods=["GET"])
         async def script(request: Request) -> HTTPResponse:

@@ -81,7 +81,19 @@ class _Passage:
     language: str
 
 
-FEATURES = ("lexical", "lexical_page", "dense", "dense_sentence", "dense_page", "same_language", "same_pool")
+FEATURES = ("lexical", "lexical_page", "dense", "dense_sentence", "dense_page", "same_language", "same_pool",
+            "answer_type", "answer_type_missing")
+ANSWER_TYPES_FILE = PROJECT_ROOT / "data" / "content" / "answer_types.yml"
+
+
+@functools.lru_cache(maxsize=2)
+def answer_types(path=ANSWER_TYPES_FILE) -> Tuple[Tuple[str, "re.Pattern[str]", "re.Pattern[str]"], ...]:
+    """(name, question pattern, answer pattern) of each kind of answer (``data/content/answer_types.yml``)."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return tuple((name, re.compile(entry["question"], re.IGNORECASE), re.compile(entry["answer"], re.IGNORECASE))
+                 for name, entry in (data or {}).items())
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ class Fusion:
         weights = fusion.get("weights") or {}  # type: ignore[union-attr]
         if not weights:
             # Before the first calibration: lexical and dense evidence, about as calibrated.
-            return cls((10.0, 0.0, 20.0, 20.0, 0.0, 0.0, 0.0), -38.0)
+            return cls((10.0, 0.0, 20.0, 20.0, 0.0, 0.0, 0.0, 0.5, -0.5), -38.0)
         return cls(tuple(float(weights.get(name, 0.0)) for name in FEATURES), float(fusion.get("bias", 0.0)))  # type: ignore[union-attr]
 
 
@@ -154,6 +166,9 @@ class ContentIndex:
         np.add.at(centroids, self.page_of, self.passage_vectors)
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
         self.page_vectors = centroids / np.where(norms > 0, norms, 1.0)
+        # Which kinds of answer each passage holds (a price, a time, a date, a phone number).
+        self.holds = np.array([[bool(answer.search(" ".join(p.sentences))) for _, _, answer in answer_types()]
+                               for p in self.passages], dtype=bool).reshape(count, len(answer_types()))
 
     def features(self, query: str, language: Optional[str], query_vector=None, needed: Optional[Sequence[bool]] = None):
         """The feature matrix (passages x :data:`FEATURES`) of ``query``; a feature that ``needed``
@@ -181,6 +196,11 @@ class ContentIndex:
             matrix[:, 5] = self.languages == language
         if wanted["same_pool"]:
             matrix[:, 6] = np.isin(self.languages, LANGUAGE_POOLS.get(language or "", ()))
+        asked = [i for i, (_, cue, _) in enumerate(answer_types()) if cue.search(query)]
+        if asked and (wanted["answer_type"] or wanted["answer_type_missing"]):
+            held = self.holds[:, asked]
+            matrix[:, 7] = held.mean(axis=1)
+            matrix[:, 8] = ~held.any(axis=1)
         return matrix
 
     def sentence_scores(self, number: int, query_vector) -> "object":

@@ -37,7 +37,9 @@ def auth_headers(secret: str, username: str = "staff-app") -> Dict[str, str]:
 
 def _post_event(conversation_id: str, event: str) -> None:
     settings = get_settings()
-    url = f"{settings.rasa_url}/conversations/{quote(conversation_id, safe='')}/tracker/events"
+    # ':' and '@' are allowed in a path segment and must stay: Sanic does not decode %3A in the
+    # route parameter, so 'rest%3A42' would pause a conversation nobody is in.
+    url = f"{settings.rasa_url}/conversations/{quote(conversation_id, safe=':@')}/tracker/events"
     try:
         response = requests.post(url, json={"event": event}, headers=auth_headers(settings.rasa_jwt_secret),
                                  timeout=15)

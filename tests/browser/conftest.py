@@ -35,7 +35,8 @@ def pytest_configure(config):
 def assistant(tmp_path_factory):
     """Saltvika on a Tuesday morning (desk open), started with ``make run``."""
     running = RunningAssistant(
-        tmp_path_factory.mktemp("widget"), MUNICIPALITY="saltvika", BOT_CLOCK=TUESDAY_MORNING
+        tmp_path_factory.mktemp("widget"), MUNICIPALITY="saltvika", BOT_CLOCK=TUESDAY_MORNING,
+        CORS_ORIGINS="https://www.saltvika.kommune.no"
     ).start()
     yield running
     running.stop()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.archive.db import session_scope
 from bot.archive.models import ArchiveRecord, Kind
 from tests.browser.helpers import opening, run_axe
+from tests.e2e.assistant import rest as rest_conversation
 
 pytest.importorskip("playwright")
 
@@ -55,12 +56,12 @@ def archive_records(assistant, conversation_id: str):
             .order_by(ArchiveRecord.seq)).scalars()]
 
 
-def widget_greeting(assistant, sender: str, language: str):
+def widget_greeting(assistant, language: str):
+    """The greeting a new widget conversation gets (the server issues its id)."""
     answer = requests.post(f"{assistant.url}/webhooks/widget/webhook",
-                           json={"sender": sender, "message": "/greet", "metadata": {"language": language}},
-                           timeout=60)
+                           json={"message": "/greet", "metadata": {"language": language}}, timeout=60)
     assert answer.status_code == 200
-    return [m.get("text", "") for m in answer.json()]
+    return "widget:" + answer.headers["X-Conversation-Id"], [m.get("text", "") for m in answer.json()]
 
 
 def test_staff_claim_answer_and_close_a_handoff_from_a_real_conversation(assistant, staff_user, new_page,
@@ -69,7 +70,7 @@ def test_staff_claim_answer_and_close_a_handoff_from_a_real_conversation(assista
     question = "Eg vil snakke med eit menneske om søknaden min"
     assert assistant.say(sender, question)
     listed = json.loads(assistant.cli("handoffs", "list", "--json").stdout)
-    handoffs = [h for h in listed if h["conversation_id"] == sender]
+    handoffs = [h for h in listed if h["conversation_id"] == rest_conversation(sender)]
     assert len(handoffs) == 1, handoffs
     handoff_id = handoffs[0]["id"]
 
@@ -105,9 +106,9 @@ def test_staff_claim_answer_and_close_a_handoff_from_a_real_conversation(assista
 
     answer = assistant.say(sender, "Kva er opningstidene til servicetorget?")
     assert answer and "08:00" in " ".join(m.get("text", "") for m in answer)
-    kinds = [kind for kind, _ in archive_records(assistant, sender)]
+    kinds = [kind for kind, _ in archive_records(assistant, rest_conversation(sender))]
     assert Kind.STAFF_MESSAGE in kinds
-    texts = [text for _, text in archive_records(assistant, sender)]
+    texts = [text for _, text in archive_records(assistant, rest_conversation(sender))]
     assert "Hallo, er det nokon der?" in texts and reply in texts
     assert page.dialogs == [] and page.errors == []
 
@@ -126,14 +127,13 @@ def test_crisis_message_from_the_staff_page_comes_first_in_every_languages_greet
     assert run_axe(page, axe_source) == []
     try:
         for lang in ("nn", "nb", "sv"):
-            sender = uuid.uuid4().hex
-            first, *rest = widget_greeting(assistant, sender, lang)
+            conversation, (first, *rest) = widget_greeting(assistant, lang)
             assert first.startswith(opening("utter_crisis", lang)) and CRISIS[lang] in first, first
             assert rest and rest[0].startswith(opening("utter_greet", lang, desk_open=True))
-            assert (Kind.BOT_MESSAGE, first) in archive_records(assistant, sender)
+            assert (Kind.BOT_MESSAGE, first) in archive_records(assistant, conversation)
     finally:
         page.get_by_role("button", name="Avslutt meldingen nå").click()
         expect(page.locator("[role=status]").first).to_have_text("Driftsmeldingen er oppdatert.")
-    first, *_ = widget_greeting(assistant, uuid.uuid4().hex, "nb")
+    _, (first, *_) = widget_greeting(assistant, "nb")
     assert first.startswith(opening("utter_greet", "nb", desk_open=True))
     assert page.dialogs == [] and page.errors == []

@@ -13,29 +13,48 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SENDER = "0123456789abcdef0123456789abcdef"
 
 
-def post(assistant, body=None, data=None, content_type="application/json"):
+def post(assistant, body=None, data=None, content_type="application/json", secret=None):
+    headers = {"Content-Type": content_type, **({"X-Conversation-Secret": secret} if secret else {})}
     return requests.post(
         f"{assistant.url}/webhooks/widget/webhook", json=body if data is None else None,
-        data=data, headers={"Content-Type": content_type}, timeout=60,
+        data=data, headers=headers, timeout=60,
     )
 
 
 def test_answers_like_the_rest_channel_with_the_language_of_each_message(assistant):
-    answer = post(assistant, {"sender": SENDER, "message": "/greet", "metadata": {"language": "sv"}})
+    answer = post(assistant, {"message": "/greet", "metadata": {"language": "sv"}})
     assert answer.status_code == 200
     assert answer.headers["Cache-Control"] == "no-store"
+    sender, secret = answer.headers["X-Conversation-Id"], answer.headers["X-Conversation-Secret"]
+    assert len(sender) == 32 and len(secret) >= 40
     [greeting] = answer.json()
-    assert greeting["recipient_id"] == SENDER and greeting["lang"] == "sv"
+    assert greeting["recipient_id"] == sender and greeting["lang"] == "sv"
     assert greeting["text"].startswith(opening("utter_greet", "sv", desk_open=True))
     assert "08.00–15.30" in greeting["text"]  # today's hours, Swedish style
     assert greeting["buttons"] == variation("utter_greet", "sv", desk_open=True)["buttons"]
     # Without metadata the conversation keeps its language (and its channel is "widget").
-    [answer] = post(assistant, {"sender": SENDER, "message": "/ask_contact"}).json()
+    [answer] = post(assistant, {"sender": sender, "message": "/ask_contact"}, secret=secret).json()
     assert answer["lang"] == "sv" and answer["text"].startswith(opening("utter_contact", "sv"))
     assert "Saltvika kommun" in answer["text"] and "57 69 40 00" in answer["text"]
-    tracker = assistant.tracker(SENDER)
+    tracker = assistant.tracker(sender, channel="widget")
     assert tracker["latest_input_channel"] == "widget"
     assert tracker["latest_message"]["metadata"] == {}
+
+
+def test_a_conversation_is_written_to_only_with_its_secret(assistant):
+    opened = post(assistant, {"message": "hei"})
+    sender, secret = opened.headers["X-Conversation-Id"], opened.headers["X-Conversation-Secret"]
+    for wrong in (None, "", "x" + secret):
+        refused = post(assistant, {"sender": sender, "message": "eg er ein annan"}, secret=wrong)
+        assert refused.status_code == 401 and refused.json()["error"]
+    # An id nobody issued is refused too, and so is a Messenger user's id.
+    assert post(assistant, {"sender": SENDER, "message": "hei"}, secret=secret).status_code == 401
+    assert post(assistant, {"sender": "8300000000000001", "message": "hei"}, secret=secret).status_code == 401
+    assert post(assistant, {"sender": sender, "message": "hei igjen"}, secret=secret).status_code == 200
+    outbox = f"{assistant.url}/webhooks/outbox/messages"
+    assert requests.get(outbox, params={"sender": sender, "channel": "widget"}, timeout=30).status_code == 401
+    assert requests.get(outbox, params={"sender": sender, "channel": "widget"}, timeout=30,
+                        headers={"X-Conversation-Secret": secret}).json() == {"messages": []}
 
 
 @pytest.mark.parametrize(
@@ -68,7 +87,7 @@ def test_refuses_what_is_not_json(assistant):
         answer = post(assistant, data=data.encode(), content_type=content_type)
         assert answer.status_code == 400, (data, content_type)
         assert answer.json()["error"]
-    assert post(assistant, {"sender": SENDER, "message": "a" * 5000}).status_code == 200
+    assert post(assistant, {"message": "a" * 5000}).status_code == 200
 
 
 def test_cors_allows_the_municipality_s_pages(assistant):
@@ -83,11 +102,17 @@ def test_cors_allows_the_municipality_s_pages(assistant):
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert "content-type" in preflight.headers["Access-Control-Allow-Headers"].lower()
     answer = requests.post(f"{assistant.url}/webhooks/widget/webhook", timeout=60, headers={"Origin": origin},
-                           json={"sender": SENDER, "message": "/greet"})
+                           json={"message": "/greet"})
     assert answer.headers["Access-Control-Allow-Origin"] == origin
-    staff = requests.get(f"{assistant.url}/webhooks/outbox/messages", params={"sender": SENDER},
-                         headers={"Origin": origin}, timeout=30)
-    assert staff.headers["Access-Control-Allow-Origin"] == origin
+    # The page's script may read the issued id and secret.
+    assert "X-Conversation-Secret" in answer.headers["Access-Control-Expose-Headers"]
+    staff = requests.get(f"{assistant.url}/webhooks/outbox/messages", timeout=30, headers={
+        "Origin": origin, "X-Conversation-Secret": answer.headers["X-Conversation-Secret"]},
+        params={"sender": answer.headers["X-Conversation-Id"], "channel": "widget"})
+    assert staff.status_code == 200 and staff.headers["Access-Control-Allow-Origin"] == origin
+    other = requests.options(f"{assistant.url}/webhooks/widget/webhook", timeout=30, headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert other.headers.get("Access-Control-Allow-Origin") not in ("*", "https://evil.example")
 
 
 @pytest.mark.parametrize("name, content_type", [("widget.js", "text/javascript"), ("widget.css", "text/css")])

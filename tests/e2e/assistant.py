@@ -18,6 +18,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 API_SECRET = secrets.token_urlsafe(32)
 
 
+def rest(sender: str) -> str:
+    """The conversation id of a REST client's sender (conversations are namespaced by channel)."""
+    return f"rest:{sender}"
+
+
 def api_headers() -> Dict[str, str]:
     """The Authorization header our own processes send to the Rasa HTTP API."""
     from bot.handoff.rasa_api import auth_headers
@@ -51,6 +56,8 @@ class RunningAssistant:
         self.environment = environment
         self.process: Optional[subprocess.Popen] = None
         self.log_path = data_dir / "make-run.log"
+        # Each REST conversation's secret, from the X-Conversation-Secret header of its first answer.
+        self.secrets: Dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -100,6 +107,8 @@ class RunningAssistant:
             f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
         )
         response.raise_for_status()
+        if response.headers.get("X-Conversation-Secret"):
+            self.secrets[sender] = response.headers["X-Conversation-Secret"]
         return response.json()
 
     def parse(self, text: str) -> Dict:
@@ -107,8 +116,9 @@ class RunningAssistant:
         response.raise_for_status()
         return response.json()
 
-    def tracker(self, sender: str) -> Dict:
-        response = requests.get(f"{self.url}/conversations/{sender}/tracker", headers=api_headers(), timeout=30)
+    def tracker(self, sender: str, channel: str = "rest") -> Dict:
+        """The Rasa tracker of a REST sender's (or a widget id's) conversation."""
+        response = requests.get(f"{self.url}/conversations/{channel}:{sender}/tracker", headers=api_headers(), timeout=30)
         response.raise_for_status()
         return response.json()
 
@@ -128,7 +138,8 @@ class RunningAssistant:
 
     def outbox(self, sender: str) -> List[Dict]:
         """What a REST client fetches from the staff outbox."""
-        response = requests.get(f"{self.url}/webhooks/outbox/messages", params={"sender": sender}, timeout=30)
+        response = requests.get(f"{self.url}/webhooks/outbox/messages", params={"sender": sender}, timeout=30,
+                                headers={"X-Conversation-Secret": self.secrets.get(sender, "")})
         response.raise_for_status()
         return response.json()["messages"]
 

@@ -18,7 +18,7 @@ from typing import Dict, List, Optional
 
 from sqlalchemy import create_engine, text
 
-from tests.e2e.assistant import RunningAssistant
+from tests.e2e.assistant import RunningAssistant, rest
 
 #: The archive columns that say what was said, by whom, in which order (not when: times differ).
 ARCHIVE_COLUMNS = "seq, kind, sender_id, text, language, intent, channel, personal_data"
@@ -66,9 +66,9 @@ class ScaledAssistant:
         """The end of every process's log, for assertion messages."""
         return "\n".join(f"--- {server.data_dir.name} ---\n{server.log()}" for server in [self.actions, *self.rasa])
 
-    def archive(self, conversation_id: str) -> List[Dict]:
-        """The conversation's archive records, in order (the columns of ``ARCHIVE_COLUMNS``)."""
-        return archive_rows(self.database_url, conversation_id)
+    def archive(self, sender: str) -> List[Dict]:
+        """A REST sender's archive records, in order (the columns of ``ARCHIVE_COLUMNS``)."""
+        return archive_rows(self.database_url, rest(sender))
 
 
 def archive_rows(database_url: str, conversation_id: str) -> List[Dict]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.e2e.assistant import RunningAssistant
+from tests.e2e.assistant import RunningAssistant, rest
 from tests.e2e.conftest import TUESDAY_MORNING
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -31,18 +31,19 @@ def handoffs(assistant: RunningAssistant, status: str = ""):
     return json.loads(assistant.cli(*args).stdout)
 
 
-def handoff_for(assistant: RunningAssistant, conversation_id: str):
-    [handoff] = [h for h in handoffs(assistant) if h["conversation_id"] == conversation_id]
+def handoff_for(assistant: RunningAssistant, sender: str):
+    [handoff] = [h for h in handoffs(assistant) if h["conversation_id"] == rest(sender)]
     return handoff
 
 
-def archive_rows(database: Path, conversation_id: str):
+def archive_rows(database: Path, sender: str):
+    """The archived rows of a REST sender's conversation."""
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
         rows = connection.execute(
             text("SELECT seq, kind, sender_id, text, language, intent, channel, personal_data "
                  "FROM archive_records WHERE conversation_id = :c ORDER BY seq"),
-            {"c": conversation_id},
+            {"c": rest(sender)},
         ).mappings().all()
     engine.dispose()
     return [dict(r) for r in rows]

@@ -28,7 +28,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from bot.texts import response_text
-from tests.e2e.assistant import RunningAssistant
+from tests.e2e.assistant import RunningAssistant, rest
 from tests.e2e.conftest import TUESDAY_MORNING
 from tests.fake_graph import FakeGraph
 
@@ -138,12 +138,22 @@ def test_bad_requests_get_a_documented_4xx_and_nothing_is_archived(assistant, ch
     assert post(assistant, "rest", json.dumps(
         {"sender": sender, "message": "hei", "input_channel": {"x": 1}}).encode()).status_code == 400
     # Still answering, and only this accepted message is archived.
-    normal = post(assistant, channel, json.dumps({"sender": sender, "message": "kva tid har de ope?"}).encode())
-    accepted(sender)
+    if channel == "widget":
+        # The widget's conversations are the server's to issue: a made-up id is refused...
+        made_up = post(assistant, channel, json.dumps({"sender": sender, "message": "hei"}).encode())
+        assert made_up.status_code == 401 and made_up.json()["error"]
+        # ...and a conversation starts without one.
+        normal = post(assistant, channel, json.dumps({"message": "kva tid har de ope?"}).encode())
+        conversation = "widget:" + normal.headers["X-Conversation-Id"]
+        assert normal.headers["X-Conversation-Secret"]
+    else:
+        normal = post(assistant, channel, json.dumps({"sender": sender, "message": "kva tid har de ope?"}).encode())
+        conversation = rest(sender)
+    accepted(conversation)
     assert normal.status_code == 200 and normal.json()[0]["text"]
     found = archived(assistant)
-    assert [message for message, _ in found[sender]] == ["kva tid har de ope?"]
-    assert "default" not in found
+    assert [message for message, _ in found[conversation]] == ["kva tid har de ope?"]
+    assert "default" not in found and "rest:default" not in found
 
 
 def test_outbox_refuses_bad_senders_with_400(assistant):
@@ -154,7 +164,14 @@ def test_outbox_refuses_bad_senders_with_400(assistant):
         assert answer.status_code == 400, (query, answer.status_code, answer.text[:200])
         assert answer.json()["error"]
     assert requests.post(url, data=b"{}", timeout=30).status_code == 405
-    assert requests.get(url, params={"sender": "bad-input-rest-1"}, timeout=30).json() == {"messages": []}
+    first = post(assistant, "rest", json.dumps({"sender": "bad-input-outbox", "message": "hei"}).encode())
+    accepted(rest("bad-input-outbox"))
+    secret = first.headers["X-Conversation-Secret"]
+    assert requests.get(url, params={"sender": "bad-input-outbox"}, timeout=30).status_code == 401
+    assert requests.get(url, params={"sender": "bad-input-outbox"}, headers={"X-Conversation-Secret": "x" + secret},
+                        timeout=30).status_code == 401
+    assert requests.get(url, params={"sender": "bad-input-outbox"}, headers={"X-Conversation-Secret": secret},
+                        timeout=30).json() == {"messages": []}
 
 
 def test_messenger_bad_input_is_refused_or_answered_politely(assistant, graph):
@@ -275,10 +292,17 @@ def broken_page_event(rng: random.Random, psid: str, mid: str) -> Tuple[bytes, D
 PLAUSIBLE_SHARE = 0.1
 
 
-def random_request(rng: random.Random, index: int, senders: List[str]) -> Tuple[str, bytes, Dict[str, str], str]:
+def random_request(rng: random.Random, index: int, senders: List[str],
+                   widgets: List[Tuple[str, str]]) -> Tuple[str, bytes, Dict[str, str], str]:
     """(channel, body, headers, conversation) for one random message."""
     channel = rng.choices(["rest", "widget", "messenger"], weights=[40, 40, 20])[0]
     sender = rng.choice(senders)
+    if channel == "widget":
+        sender, secret = rng.choice(widgets)
+        raw, content_type = ((json.dumps({"sender": sender, "message": random_text(rng)}).encode(), JSON)
+                             if rng.random() < PLAUSIBLE_SHARE else broken_body(rng, sender))
+        headers = {"X-Conversation-Secret": secret, **({"Content-Type": content_type} if content_type else {})}
+        return channel, raw, headers, f"widget:{sender}"
     plausible = rng.random() < PLAUSIBLE_SHARE
     if channel == "messenger":
         psid, mid = "84" + sender[-14:], f"m_random_{index}"
@@ -289,20 +313,25 @@ def random_request(rng: random.Random, index: int, senders: List[str]) -> Tuple[
         return channel, raw, headers, psid
     if plausible:
         raw = json.dumps({"sender": sender, "message": random_text(rng)}).encode()
-        return channel, raw, {"Content-Type": JSON}, sender
+        return channel, raw, {"Content-Type": JSON}, rest(sender)
     raw, content_type = broken_body(rng, sender)
-    return channel, raw, {"Content-Type": content_type} if content_type else {}, sender
+    return channel, raw, {"Content-Type": content_type} if content_type else {}, rest(sender)
 
 
 async def test_ten_thousand_random_messages_never_give_a_500_and_every_accepted_one_is_archived(assistant, graph):
     rng = random.Random(20261121)
     senders = [f"random-{n:014d}" for n in range(200)]
+    widgets = []
+    for _ in range(100):  # widget conversations are issued by the server, with their secret
+        opened = post(assistant, "widget", json.dumps({"message": "hei"}).encode())
+        widgets.append((opened.headers["X-Conversation-Id"], opened.headers["X-Conversation-Secret"]))
+        accepted("widget:" + opened.headers["X-Conversation-Id"])
     statuses: Dict[Tuple[str, int], int] = {}
     unanswered: List[str] = []
     messenger_accepted: Dict[str, int] = {}
     queue: asyncio.Queue = asyncio.Queue()
     for index in range(RANDOM_MESSAGES):
-        queue.put_nowait((index, *random_request(rng, index, senders)))
+        queue.put_nowait((index, *random_request(rng, index, senders, widgets)))
     started = time.monotonic()
 
     async def client(session: aiohttp.ClientSession) -> None:
@@ -320,6 +349,8 @@ async def test_ten_thousand_random_messages_never_give_a_500_and_every_accepted_
                     if isinstance(message, str) and message.strip():  # others are skipped, as documented
                         messenger_accepted[sender] = messenger_accepted.get(sender, 0) + 1
                 continue
+            if answer.headers.get("X-Conversation-Id"):  # a widget body without a sender opened one
+                sender = "widget:" + answer.headers["X-Conversation-Id"]
             accepted(sender)
             if not json.loads(reply):
                 unanswered.append(json.loads(body)["message"][:80])

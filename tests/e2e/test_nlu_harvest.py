@@ -12,6 +12,7 @@ from bot.archive.db import session_scope
 from bot.archive.models import Kind
 from bot.archive.records import append_record
 from bot.nlu.check import read_examples
+from tests.e2e.assistant import rest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -29,7 +30,7 @@ def test_harvest_after_real_conversations(saltvika, tmp_path):
     [reply] = saltvika.say("e2e-harvest-unanswered", unanswered)
     saltvika.say("e2e-harvest-unanswered", reply["buttons"][0]["payload"])
     # a website answer the citizen says did not help
-    question = "kor mykje kostar det å ha ungen i barnehagen"
+    question = "kva kostar barnehagen for ein heil plass"  # one the search answers (see test_website_answers)
     [reply] = saltvika.say("e2e-harvest-thumbs", question)
     [no] = [b for b in reply["buttons"] if b["payload"] == "/feedback_not_helpful"]
     saltvika.say("e2e-harvest-thumbs", no["payload"])
@@ -37,10 +38,10 @@ def test_harvest_after_real_conversations(saltvika, tmp_path):
     political = "kva meiner kommunen om den nye brua, ring meg på 41234567"
     saltvika.say("e2e-harvest-staff", political)
     [handoff] = [h for h in json.loads(saltvika.cli("handoffs", "list", "--json").stdout)
-                 if h["conversation_id"] == "e2e-harvest-staff"]
+                 if h["conversation_id"] == rest("e2e-harvest-staff")]
     url = f"sqlite:///{saltvika.data_dir / 'archive.db'}"
     with session_scope(url) as session:
-        append_record(session, "e2e-harvest-staff", Kind.STAFF_NOTE, datetime.now(timezone.utc), channel="staff",
+        append_record(session, rest("e2e-harvest-staff"), Kind.STAFF_NOTE, datetime.now(timezone.utc), channel="staff",
                       sender_id="kari", text="Gjeld brua sitt vegprosjekt. intent: service_question",
                       language="nn", data={"handoff_id": handoff["id"]})
 
@@ -63,7 +64,7 @@ def test_harvest_after_real_conversations(saltvika, tmp_path):
     with engine.connect() as connection:
         unsure = connection.execute(text(
             "SELECT text, confidence FROM archive_records WHERE kind = 'citizen_message' AND language = 'nn' "
-            "AND conversation_id LIKE 'e2e-harvest-%' AND confidence < 0.6 AND text NOT LIKE '/%'")).all()
+            "AND conversation_id LIKE 'rest:e2e-harvest-%' AND confidence < 0.6 AND text NOT LIKE '/%'")).all()
     engine.dispose()
     for unsure_text, confidence in unsure:
         assert f"({confidence:.2f})" in nn[unsure_text][1]

@@ -6,6 +6,8 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.e2e.assistant import rest
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
@@ -13,8 +15,12 @@ def texts(messages):
     return " ".join(m.get("text", "") for m in messages)
 
 
+# This tests the dialogue around an answer (source, feedback, archive), with a question the search
+# answers; how often questions are answered is measured in tests/test_content_quality.py. (The
+# wording "kor mykje kostar det å ha ungen i barnehagen" used here before now falls just below the
+# answer threshold.)
 @pytest.mark.parametrize("language, question, page, helped", [
-    ("nn", "kor mykje kostar det å ha ungen i barnehagen", "https://www.saltvika.kommune.no/barnehage/pris-og-moderasjon", "Ja, takk"),
+    ("nn", "kva kostar barnehagen for ein heil plass", "https://www.saltvika.kommune.no/barnehage/pris-og-moderasjon", "Ja, takk"),
 ])
 def test_answer_from_the_website_with_source_and_feedback(saltvika, language, question, page, helped):
     sender = f"e2e-website-{language}"
@@ -28,7 +34,7 @@ def test_answer_from_the_website_with_source_and_feedback(saltvika, language, qu
     engine = create_engine(f"sqlite:///{saltvika.data_dir / 'archive.db'}")
     with engine.connect() as connection:
         feedback = connection.execute(
-            text("SELECT data FROM archive_records WHERE conversation_id = :c AND kind = 'feedback'"), {"c": sender}
+            text("SELECT data FROM archive_records WHERE conversation_id = :c AND kind = 'feedback'"), {"c": rest(sender)}
         ).scalar_one()
         answer_id = json.loads(feedback)["answer_record_id"]
         answer_text = connection.execute(text("SELECT text FROM archive_records WHERE id = :i"), {"i": answer_id}).scalar_one()
@@ -44,5 +50,5 @@ def test_no_answer_is_honest_and_offers_a_person(saltvika):
     assert "https://www.saltvika.kommune.no/sok?q=kvar+kan+eg+kj%C3%B8pe+fiskekort+i+saltvika" in reply["text"]
     assert reply["buttons"][0]["payload"] == "/request_human"
     saltvika.say(sender, reply["buttons"][0]["payload"])
-    [handoff] = [h for h in json.loads(saltvika.cli("handoffs", "list", "--json").stdout) if h["conversation_id"] == sender]
+    [handoff] = [h for h in json.loads(saltvika.cli("handoffs", "list", "--json").stdout) if h["conversation_id"] == rest(sender)]
     assert (handoff["reason"], handoff["language"]) == ("unanswered", "nn")

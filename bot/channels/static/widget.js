@@ -13,8 +13,9 @@
  * Plain JavaScript, no dependencies, no build step. Everything the assistant says comes from the
  * server (domain.yml); this file only has the widget's own interface labels (LABELS below).
  * Every text from the server or from staff is inserted with textContent / text nodes, never as
- * HTML. The conversation (a random sender id, the transcript, open or closed, the language) is
- * kept in sessionStorage, so it survives page loads in the same tab and ends with the tab.
+ * HTML. The conversation (the id and secret the server issued with its first answer, the
+ * transcript, open or closed, the language) is kept in sessionStorage, so it survives page loads
+ * in the same tab and ends with the tab.
  */
 (function () {
   'use strict';
@@ -119,26 +120,21 @@
 
   // ---- state, kept in sessionStorage ------------------------------------------------------
 
-  function randomSender() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    var hex = '';
-    for (var i = 0; i < bytes.length; i++) { hex += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16); }
-    return hex;
-  }
-
   var memoryStore = null;
   function loadState() {
     var raw = null;
     try { raw = window.sessionStorage.getItem(STORAGE_KEY); } catch (e) { raw = memoryStore; }
     var saved = null;
     try { saved = raw ? JSON.parse(raw) : null; } catch (e) { saved = null; }
+    // The server issues the conversation id and its secret with the first answer.
     var state = {
-      sender: randomSender(), open: false, lang: PAGE_LANG, greeted: false,
+      sender: '', secret: '', open: false, lang: PAGE_LANG, greeted: false,
       pendingLang: true, transcript: [], seenStaff: []
     };
-    if (saved && typeof saved === 'object' && /^[0-9a-f]{32}$/.test(saved.sender || '')) {
+    if (saved && typeof saved === 'object' && /^[0-9a-f]{32}$/.test(saved.sender || '') &&
+        typeof saved.secret === 'string' && saved.secret) {
       state.sender = saved.sender;
+      state.secret = saved.secret;
       state.open = saved.open === true;
       state.lang = normalLang(saved.lang) || PAGE_LANG;
       state.greeted = saved.greeted === true;
@@ -406,22 +402,41 @@
 
   // ---- talking to the server --------------------------------------------------------------
 
-  function post(message, metadata) {
+  function post(message, metadata, retried) {
     var controller = window.AbortController ? new AbortController() : null;
     var timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
-    var body = { sender: state.sender, message: message };
+    var body = { message: message };
+    var headers = { 'Content-Type': 'application/json' };
+    if (state.sender) {
+      body.sender = state.sender;
+      headers['X-Conversation-Secret'] = state.secret;
+    }
     if (metadata) { body.metadata = metadata; }
     return fetch(SERVER + '/webhooks/widget/webhook', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: headers,
       body: JSON.stringify(body),
       credentials: 'omit',
       signal: controller ? controller.signal : undefined
     }).then(function (response) {
+      if (response.status === 401 && !retried) {
+        // The server no longer knows this conversation: start a new one, once.
+        state.sender = '';
+        state.secret = '';
+        saveState();
+        return post(message, metadata, true);
+      }
       if (!response.ok) {
         var problem = new Error('HTTP ' + response.status);
         problem.status = response.status;
         throw problem;
+      }
+      var issued = response.headers.get('X-Conversation-Id');
+      var secret = response.headers.get('X-Conversation-Secret');
+      if (issued && secret) {
+        state.sender = issued;
+        state.secret = secret;
+        saveState();
       }
       return response.json();
     }).finally(function () { if (timer) { clearTimeout(timer); } });
@@ -518,9 +533,11 @@
   }
 
   function poll() {
-    if (polling || !state.open) { return; }
+    if (polling || !state.open || !state.sender) { return; }
     polling = true;
-    fetch(SERVER + '/webhooks/outbox/messages?sender=' + encodeURIComponent(state.sender), { credentials: 'omit' })
+    fetch(SERVER + '/webhooks/outbox/messages?channel=widget&sender=' + encodeURIComponent(state.sender), {
+      credentials: 'omit', headers: { 'X-Conversation-Secret': state.secret }
+    })
       .then(function (response) { return response.ok ? response.json() : { messages: [] }; })
       .then(function (body) {
         var firstReply = null;
