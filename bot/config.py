@@ -39,6 +39,8 @@ class Settings:
         staff_bind_host: address the staff app listens on (its own setting, so that making the
             staff app reachable never opens the Rasa server too).
         actions_bind_host: address the action server listens on (loopback unless told otherwise).
+        staff_proxies_count: how many proxies in front of the staff app add ``X-Forwarded-For``
+            and ``X-Forwarded-Proto`` (0: none, the headers are ignored).
         cors_origins: origins allowed to call the Rasa server from a browser, separated by spaces;
             empty means none (the demo widget page is served by the Rasa server itself).
         rasa_jwt_secret: the secret that signs the tokens our own processes send to the Rasa HTTP
@@ -73,6 +75,7 @@ class Settings:
     bind_host: str
     staff_bind_host: str
     actions_bind_host: str
+    staff_proxies_count: int
     cors_origins: str
     rasa_jwt_secret: str
     tracker_store_url: str
@@ -159,6 +162,7 @@ def get_settings() -> Settings:
         bind_host=os.environ.get("BIND_HOST", "").strip() or "127.0.0.1",
         staff_bind_host=os.environ.get("STAFF_BIND_HOST", "").strip() or "127.0.0.1",
         actions_bind_host=os.environ.get("ACTIONS_BIND_HOST", "").strip() or "127.0.0.1",
+        staff_proxies_count=_count("STAFF_PROXIES_COUNT", 0),
         cors_origins=" ".join(os.environ.get("CORS_ORIGINS", "").split()),
         rasa_jwt_secret=os.environ.get("RASA_JWT_SECRET", "").strip(),
         tracker_store_url=os.environ.get("TRACKER_STORE_URL", "").strip() or default_tracker_store,

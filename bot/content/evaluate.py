@@ -37,8 +37,11 @@ from bot.content.gold import contains_gold
 from bot.content.search import FEATURES, Fusion, index_for
 
 # The threshold keeps false answers on each municipality's unanswerable tuning questions at or
-# below this share: a public body would rather say "I don't know" than answer wrongly.
-MAX_FALSE_ANSWERS = 0.30
+# below this share: a public body would rather say "I don't know" than answer wrongly. Most of the
+# tuning unanswerables are look-alikes of covered topics, which the search cannot tell from real
+# answers (README, "Website content"); 0.25 fitted stays near 0.22 in cross-validation (0.30
+# fitted gave 0.27-0.34). At 0.10 the assistant answered 2 of the 16 real municipal pages.
+MAX_FALSE_ANSWERS = 0.25
 # Negatives per question for learning the fusion: the passages a first guess ranks highest.
 NEGATIVES_PER_QUESTION = 40
 FOLDS = 5

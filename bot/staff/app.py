@@ -28,9 +28,11 @@ from bot import clock, crisis
 from bot.archive.db import database_url, ensure_schema, session_scope
 from bot.archive.models import ArchiveRecord, Kind, utc
 from bot.archive.records import append_record
+from bot.config import get_settings
 from bot.handoff import queue
 from bot.handoff.queue import HandoffError
 from bot.municipality import format_moment, load_municipality
+from bot.staff.login_limit import LoginLimiter
 from bot.staff import charts, statistics, users
 from bot.texts import response_text
 from bot.staff.models import StaffSession
@@ -52,30 +54,6 @@ def _hash(token: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class LoginLimiter:
-    """At most ``LOGIN_FAILURES`` failed sign-ins per (name, IP) in ``LOGIN_WINDOW_SECONDS``."""
-
-    def __init__(self, limit: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW_SECONDS,
-                 now: Callable[[], float] = time.monotonic):
-        self.limit, self.window, self.now = limit, window, now
-        self.failures: Dict[Tuple[str, str], Deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: Tuple[str, str]) -> Deque[float]:
-        failures = self.failures[key]
-        while failures and self.now() - failures[0] > self.window:
-            failures.popleft()
-        return failures
-
-    def blocked(self, name: str, ip: str) -> bool:
-        return len(self._recent((name.strip().lower(), ip))) >= self.limit
-
-    def fail(self, name: str, ip: str) -> None:
-        self._recent((name.strip().lower(), ip)).append(self.now())
-
-    def clear(self, name: str, ip: str) -> None:
-        self.failures.pop((name.strip().lower(), ip), None)
 
 
 def _age(created_at: str, now: datetime, t: Words) -> str:
@@ -137,8 +115,11 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
     t = Words(TEXTS[ui])
     app = Sanic(f"municipal_staff_{next(_counter)}")
     app.config.FORWARDED_SECRET = None
+    # Behind the documented TLS proxy: trust its X-Forwarded-For and X-Forwarded-Proto, so that
+    # the sign-in limit sees the real client and cookies are Secure (docs/deploy.md).
+    app.config.PROXIES_COUNT = get_settings().staff_proxies_count
     app.ctx.url = db_url
-    app.ctx.limiter = LoginLimiter()
+    app.ctx.limiter = LoginLimiter(db_url, LOGIN_FAILURES, LOGIN_WINDOW_SECONDS)
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(t=t, when=functools.partial(_when, zone=profile.zone), REASONS=REASONS, LANGUAGES=LANGUAGES, STATUSES=queue.STATUSES)
@@ -237,6 +218,8 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
             "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         )
         resp.headers.setdefault("Cache-Control", "no-store")
+        if request.scheme == "https":  # over TLS (also as the proxy reports it): never again without
+            resp.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
 
     # ---- public routes -------------------------------------------------------------------
 
@@ -265,15 +248,15 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
         name, password = (form.get("username") or "").strip(), form.get("password") or ""
         ip = request.remote_addr or request.ip or ""
         limiter: LoginLimiter = app.ctx.limiter
-        if limiter.blocked(name, ip):
+        if await blocking(limiter.blocked, name, ip):
             return login_page(request, status=429, error=t.rate_limited, name=name)
         user = await blocking(users.authenticate, name, password, db_url)
         if user is None:
-            limiter.fail(name, ip)
+            await blocking(limiter.fail, name, ip)
             await blocking(users.audit, name or "-", "login_failed", None, f"ip={ip}", db_url)
-            status, error = (429, t.rate_limited) if limiter.blocked(name, ip) else (401, t.bad_login)
+            status, error = (429, t.rate_limited) if await blocking(limiter.blocked, name, ip) else (401, t.bad_login)
             return login_page(request, status=status, error=error, name=name)
-        limiter.clear(name, ip)
+        await blocking(limiter.clear, name, ip)
         token = await blocking(new_session, user.name)
         await blocking(users.audit, user.name, "login", None, f"ip={ip}", db_url)
         resp = response.redirect("/")

@@ -1,7 +1,7 @@
 """Tables of the staff web app: users, server-side sessions and the audit log."""
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, String, Text
+from sqlalchemy import Column, DateTime, Integer, String, Text
 
 from bot.archive.models import Base, Id
 
@@ -43,3 +43,14 @@ class StaffAuditLog(Base):
     action = Column(String(32), nullable=False)
     conversation_id = Column(String(255), nullable=True, index=True)
     detail = Column(Text, nullable=True)
+
+
+class StaffLoginFailures(Base):
+    """Failed sign-ins of one user name from one client address within the current window,
+    shared by every staff app process (see :mod:`bot.staff.login_limit`)."""
+
+    __tablename__ = "staff_login_failures"
+
+    key = Column(String(600), primary_key=True)
+    failures = Column(Integer, nullable=False)
+    window_started = Column(DateTime(timezone=True), nullable=False)

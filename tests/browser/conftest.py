@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.assistant import PROJECT_ROOT, RunningAssistant
+from tests.e2e.assistant import PROJECT_ROOT, RunningAssistant, free_port
 
 TUESDAY_MORNING = "2026-11-17T10:00:00+01:00"  # Saltvika's desk is open 08:00-15:30
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -31,12 +31,17 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives a real browser (Debian's Chromium, Playwright)")
 
 
+#: The port of the municipal page of another origin that embeds the widget
+#: (test_widget.py); CORS allows only the origins configured when the assistant starts.
+OTHER_ORIGIN_PORT = free_port()
+
+
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory):
     """Saltvika on a Tuesday morning (desk open), started with ``make run``."""
     running = RunningAssistant(
         tmp_path_factory.mktemp("widget"), MUNICIPALITY="saltvika", BOT_CLOCK=TUESDAY_MORNING,
-        CORS_ORIGINS="https://www.saltvika.kommune.no"
+        CORS_ORIGINS=f"https://www.saltvika.kommune.no http://localhost:{OTHER_ORIGIN_PORT}"
     ).start()
     yield running
     running.stop()

@@ -32,7 +32,7 @@ from tests.browser.helpers import (  # noqa: E402
     stored,
     wait_until_settled,
 )
-from tests.e2e.assistant import PROJECT_ROOT, free_port  # noqa: E402
+from tests.e2e.assistant import PROJECT_ROOT  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -361,7 +361,9 @@ def test_works_embedded_in_a_page_of_another_origin(assistant, page):
         f'<script src="{assistant.url}/webhooks/widget/widget.js" data-server="{assistant.url}" '
         'data-lang="sv" data-municipality="saltvika" defer></script></body></html>'
     )
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), MunicipalPage)
+    from tests.browser.conftest import OTHER_ORIGIN_PORT
+
+    server = ThreadingHTTPServer(("127.0.0.1", OTHER_ORIGIN_PORT), MunicipalPage)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
