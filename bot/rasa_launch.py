@@ -33,7 +33,8 @@ def rasa_arguments(arguments: Sequence[str], secret: str) -> List[str]:
         return arguments
     if not secret:
         raise OpenApiRefused("--enable-api needs RASA_JWT_SECRET, so that the HTTP API is never open")
-    return [*arguments, "--jwt-secret", secret, "--jwt-method", JWT_METHOD]
+    # "--jwt-secret=…" in one piece: a secret may start with "-", which argparse would take for an option.
+    return [*arguments, f"--jwt-secret={secret}", "--jwt-method", JWT_METHOD]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

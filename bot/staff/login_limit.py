@@ -28,7 +28,8 @@ class LoginLimiter:
 
     @staticmethod
     def _key(name: str, ip: str) -> str:
-        return f"{name.strip().lower()[:300]}\x00{ip[:200]}"
+        # The unit separator, not NUL: PostgreSQL text cannot hold NUL.
+        return f"{name.strip().lower()[:300]}\x1f{ip[:200]}"
 
     def _moment(self) -> datetime:
         return datetime.fromtimestamp(self.now(), tz=timezone.utc)

@@ -215,7 +215,7 @@ def test_redis_down_is_a_clear_error_and_leaves_the_conversation_whole(scaled, o
     redis_port = services.urls().redis.rsplit(":", 1)[1].split("/")[0]
     for log in (server.log_path.read_text(errors="replace"), scaled.rasa[1].log_path.read_text(errors="replace")):
         assert (f"Redis lock store at 127.0.0.1:{redis_port} cannot be reached (Error 111 connecting to "
-                f"127.0.0.1:{redis_port}. Connection refused.): the message of conversation {sender} is not "
+                f"127.0.0.1:{redis_port}. Connection refused.): the message of conversation {rest(sender)} is not "
                 f"handled") in log
 
     # Redis back: the conversation goes on from where it was, complete and in order.

@@ -8,9 +8,16 @@ from bot.rasa_launch import OpenApiRefused, rasa_arguments
 from bot.run import api_secret, server_commands
 
 
-def test_the_api_gets_the_secret_inside_the_process():
-    arguments = rasa_arguments(["run", "--enable-api", "--port", "5005"], "s3cret")
-    assert arguments[-4:] == ["--jwt-secret", "s3cret", "--jwt-method", "HS256"]
+@pytest.mark.parametrize("secret", ["s3cret", "-starts-with-a-dash"])
+def test_the_api_gets_the_secret_inside_the_process(secret):
+    arguments = rasa_arguments(["run", "--enable-api", "--port", "5005"], secret)
+    assert arguments[-3:] == [f"--jwt-secret={secret}", "--jwt-method", "HS256"]
+    from rasa.cli.arguments.run import add_server_arguments
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    assert parser.parse_known_args(arguments[1:])[0].jwt_secret == secret
 
 
 @pytest.mark.parametrize("arguments, secret", [
