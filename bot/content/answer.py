@@ -1,9 +1,10 @@
 """Choosing the answer: the best passage if it is good enough, else an honest "no answer".
 
-The decision uses a threshold on the ranker's score, calibrated on questions with known answers
-and questions the website cannot answer (``python -m bot content calibrate``, written to
-``data/content/answering.yml``). The snippet is made of complete sentences of the best passage,
-about 300 characters at most, centred on the sentence that matches the question best.
+The decision uses a threshold on the fused search score (see ``search.Fusion``), learnt on
+tuning questions with gold answers and questions the website cannot answer (``python -m bot
+content calibrate``, written to ``data/content/answering.yml``). The snippet is made of complete
+sentences of the best passage, about 300 characters at most, around the sentence closest in
+meaning to the question; lines whose dates have all passed are left out.
 """
 from __future__ import annotations
 
