@@ -105,6 +105,8 @@ class Handoff(Base):
     created_at = Column(DateTime(timezone=True), nullable=False)
     due_at = Column(DateTime(timezone=True), nullable=False)
     record_id = Column(Id, ForeignKey("archive_records.id"), nullable=True)
+    # A keyed hash of the client address (never the address), to cap new handoffs per address.
+    client_key = Column(String(64), nullable=True, index=True)
 
 
 class HandoffEvent(Base):

@@ -16,6 +16,7 @@ class StaffUser(Base):
     password_hash = Column(String(255), nullable=False)
     role = Column(String(16), nullable=False)  # staff or admin
     created_at = Column(DateTime(timezone=True), nullable=False)
+    disabled_at = Column(DateTime(timezone=True), nullable=True)  # set: may not sign in
 
 
 class StaffSession(Base):
