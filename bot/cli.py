@@ -404,7 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = archive_commands.add_parser("verify", help="recompute every checksum of an exported package")
     verify.add_argument("dir")
     verify.set_defaults(func=_cmd_archive_verify)
-    purge = archive_commands.add_parser("purge", help="delete what the retention policy allows")
+    purge = archive_commands.add_parser(
+        "purge", help="delete what the retention policy allows: archive, tracker store, replayed spool files, "
+                      "staff sessions, Messenger ids")
     purge.add_argument("--before", type=_date, required=True, help="only conversations entirely before this day")
     purge.add_argument("--by", default="operator", help="your name, for the purge log")
     purge.add_argument("--dry-run", action="store_true", help="only say what would be deleted")

@@ -115,8 +115,8 @@ def tracker_store_target(tracker_url: str, archive_url: str) -> TrackerStoreTarg
                                   f"TRACKER_STORE_URL is not a database URL this purge can use ({type(error).__name__})")
     shown = parsed.render_as_string(hide_password=True)
     if _same_database(raw, archive_url):
-        return TrackerStoreTarget(raw, f"SQL, in the archive database ({shown})", True, None)
-    description = f"SQL, its own database ({shown})"
+        return TrackerStoreTarget(raw, f"SQL in the archive database, {shown}", True, None)
+    description = f"SQL in its own database, {shown}"
     if parsed.get_backend_name() == "sqlite" and (not parsed.database or not Path(parsed.database).is_file()):
         return TrackerStoreTarget(raw, description, False, "the tracker store's SQLite file does not exist; nothing to purge")
     return TrackerStoreTarget(raw, description, False, None)

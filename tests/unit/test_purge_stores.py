@@ -172,9 +172,12 @@ class World:
                                        [user_event(fx.OLD_OPEN, at("2026-01-15 14:00:00"))])
         self.replayed_recent = replay_at(spool, at("2026-05-25 03:00:00"),
                                          [user_event(fx.RECENT, at("2026-05-20 08:00:00"))])
+        # Old events, but replayed after the cutoff: the file is not old yet.
+        self.replayed_late = replay_at(spool, at("2026-04-01 03:00:00"),
+                                       [user_event(fx.OLD_PLAIN, at("2026-01-20 12:00:02"))])
         spool.append([user_event(fx.OLD_PLAIN, at("2026-01-20 12:00:01"))])  # never replayed
         self.pending = spool.path
-        self.files = {self.replayed_old, self.replayed_open, self.replayed_recent, self.pending}
+        self.files = {self.replayed_old, self.replayed_open, self.replayed_recent, self.replayed_late, self.pending}
 
     def archive_conversations(self) -> list:
         with session_scope(self.archive_url) as session:
@@ -247,7 +250,7 @@ def test_purge_clears_tracker_store_spool_staff_sessions_and_seen_ids(world, cap
     assert world.archive_conversations() == sorted([fx.OLD_OPEN, fx.LATE_CLOSE, fx.RECENT, OLD_BUT_ACTIVE])
 
     # Spool: only the old replayed file without a kept conversation's events goes.
-    assert world.existing_files() == {world.replayed_open, world.replayed_recent, world.pending}
+    assert world.existing_files() == {world.replayed_open, world.replayed_recent, world.replayed_late, world.pending}
     assert summary.spool_files == (world.replayed_old.name,)
     assert "old-open" in summary.spool_kept[world.replayed_open.name]
 
@@ -381,6 +384,6 @@ def test_archive_purge_command_finds_the_configured_tracker_store(archive_databa
         assert "staff sessions: deleted 2" in out and "Messenger seen message ids: deleted 2" in out
         assert fx.NATIONAL_ID not in out
         assert TRACKER_ONLY_OLD not in tracker_keys(built.store)
-        assert built.existing_files() == {built.replayed_open, built.replayed_recent, built.pending}
+        assert built.existing_files() == {built.replayed_open, built.replayed_recent, built.replayed_late, built.pending}
     finally:
         built.close()
