@@ -2,14 +2,19 @@
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.conversation import handoff_slots, municipality, valid_language
+from bot.conversation import handoff_allowed_now, handoff_slots, municipality, valid_language
 
 
 class ActionPrepareHandoff(Action):
-    """Sets ``handoff_reason`` and the desk slots the handoff answer needs."""
+    """Sets ``handoff_reason`` and the desk slots the handoff answer needs.
+
+    When the citizen's address has opened too many handoffs this hour (``bot.handoff.limit``),
+    it says ``utter_handoff_capped`` instead, queues nothing and ends the turn, so that the rules'
+    "a colleague will answer" is never said.
+    """
 
     def name(self) -> Text:
         return "action_prepare_handoff"
@@ -25,4 +30,9 @@ class ActionPrepareHandoff(Action):
         after_failed_answer = intent == "request_human" and (
             tracker.get_slot("website_answered") is False or previous_intent == "feedback_not_helpful"
         )
-        return [SlotSet(k, v) for k, v in handoff_slots(profile, language, intent, None, after_failed_answer).items()]
+        slots = handoff_slots(profile, language, intent, None, after_failed_answer)
+        if not handoff_allowed_now(tracker.sender_id, tracker.events, slots["handoff_reason"]):
+            dispatcher.utter_message(response="utter_handoff_capped")
+            slots.pop("handoff_reason")
+            return [SlotSet(k, v) for k, v in slots.items()] + [FollowupAction("action_listen")]
+        return [SlotSet(k, v) for k, v in slots.items()]

@@ -41,6 +41,14 @@ class Settings:
         actions_bind_host: address the action server listens on (loopback unless told otherwise).
         staff_proxies_count: how many proxies in front of the staff app add ``X-Forwarded-For``
             and ``X-Forwarded-Proto`` (0: none, the headers are ignored).
+        public_proxies_count: how many proxies in front of the Rasa server add
+            ``X-Forwarded-For`` (0: none; the rate limits then key on the socket's address).
+        messages_per_address: citizen messages one client address may send per minute on the
+            REST and widget channels (0: no limit).
+        messages_per_conversation: messages one conversation may send per minute, on every
+            channel (0: no limit).
+        handoffs_per_address: new, non-urgent handoffs one client address may open per hour
+            (0: no cap; a crisis is never capped).
         cors_origins: origins allowed to call the Rasa server from a browser, separated by spaces;
             empty means none (the demo widget page is served by the Rasa server itself).
         rasa_jwt_secret: the secret that signs the tokens our own processes send to the Rasa HTTP
@@ -76,6 +84,10 @@ class Settings:
     staff_bind_host: str
     actions_bind_host: str
     staff_proxies_count: int
+    public_proxies_count: int
+    messages_per_address: int
+    messages_per_conversation: int
+    handoffs_per_address: int
     cors_origins: str
     rasa_jwt_secret: str
     tracker_store_url: str
@@ -163,6 +175,12 @@ def get_settings() -> Settings:
         staff_bind_host=os.environ.get("STAFF_BIND_HOST", "").strip() or "127.0.0.1",
         actions_bind_host=os.environ.get("ACTIONS_BIND_HOST", "").strip() or "127.0.0.1",
         staff_proxies_count=_count("STAFF_PROXIES_COUNT", 0),
+        public_proxies_count=_count("PUBLIC_PROXIES_COUNT", 0),
+        # A shared address (a library's PCs, a school's network) sends for many citizens at once.
+        messages_per_address=_count("RATE_LIMIT_PER_ADDRESS", 120),
+        # Nobody types more than about one message every three seconds for a whole minute.
+        messages_per_conversation=_count("RATE_LIMIT_PER_CONVERSATION", 20),
+        handoffs_per_address=_count("HANDOFF_LIMIT_PER_ADDRESS", 10),
         cors_origins=" ".join(os.environ.get("CORS_ORIGINS", "").split()),
         rasa_jwt_secret=os.environ.get("RASA_JWT_SECRET", "").strip(),
         tracker_store_url=os.environ.get("TRACKER_STORE_URL", "").strip() or default_tracker_store,

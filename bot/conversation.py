@@ -137,6 +137,23 @@ def handoff_slots(
     return slots
 
 
+def handoff_allowed_now(conversation_id: str, events: Iterable[Mapping[str, Any]], reason: Optional[str]) -> bool:
+    """Whether the turn may open a handoff (the per-address cap of ``bot.handoff.limit``).
+
+    A database that cannot be asked never stops a handoff: the citizen's case matters more.
+    """
+    from bot import clock
+    from bot.config import get_settings
+    from bot.handoff.limit import client_key_of, handoff_allowed
+
+    try:
+        return handoff_allowed(conversation_id, client_key_of(events), reason, clock.now(),
+                               get_settings().handoffs_per_address)
+    except Exception:
+        logging.getLogger(__name__).exception("The handoff cap could not be checked; the handoff goes ahead")
+        return True
+
+
 def website_answer_slots(profile: Municipality, language: str, question: str) -> Dict[str, Any]:
     """Returns the slots of the assistant's answer from the website (or of its honest refusal)."""
     from bot.content.answer import answer

@@ -7,6 +7,7 @@ whose conditions match the conversation (its language, and any other slot values
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -17,10 +18,22 @@ from bot.config import PROJECT_ROOT
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """Reads YAML as Rasa does (1.2): ``NO`` is Norway's country code, not false."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 @functools.lru_cache(maxsize=4)
 def _responses(path: Path) -> Dict[str, List[Dict[str, Any]]]:
     with path.open(encoding="utf-8") as handle:
-        return (yaml.safe_load(handle) or {}).get("responses") or {}
+        return (yaml.load(handle, Loader=_Yaml12Loader) or {}).get("responses") or {}
 
 
 def _matches(variation: Mapping[str, Any], slots: Mapping[str, Any]) -> bool:

@@ -9,6 +9,7 @@ Rasa's business and stays in the tracker store. Writing is idempotent: an event 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
@@ -20,6 +21,7 @@ from bot.archive.db import ensure_schema, session_scope
 from bot.archive.models import ArchiveRecord, Kind
 from bot.archive.records import append_record, exists, key_for
 from bot.config import get_settings
+from bot.handoff.limit import CLIENT_KEY
 from bot.handoff.queue import open_handoff
 from bot.municipality import load_municipality
 
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 # Events that are part of the public record, and what they become.
 STATE_CHANGES = {"pause": "paused", "resume": "resumed", "session_started": "session_started", "restart": "restarted"}
 BOT_DATA_KEYS = ("buttons", "quick_replies", "elements", "attachment", "image", "custom")
+MAX_REMEMBERED_CLIENT_KEYS = 10_000
 FEEDBACK_INTENTS = {"feedback_helpful": True, "feedback_not_helpful": False}
 
 
@@ -76,6 +79,9 @@ class ArchiveRecorder:
         self.url = url
         # The conversation's language and channel, remembered between events of a turn.
         self._context: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
+        # The keyed client address of each conversation's latest message (bot.channels.limits),
+        # kept for the handoff that turn may open and never written to the archive records.
+        self._client_keys: "OrderedDict[str, str]" = OrderedDict()
         # The conversation's last sequence number after this process's last write to it.
         self._last_seq: Dict[str, Optional[int]] = {}
 
@@ -151,12 +157,14 @@ class ArchiveRecorder:
             channel = event.get("input_channel") or channel
             text = event.get("text")
             self._context[conversation_id] = (language, channel)
+            metadata = dict(event.get("metadata") or {})
+            self._remember_client_key(conversation_id, metadata.pop(CLIENT_KEY, None))
             citizen = append_record(
                 session, conversation_id, Kind.CITIZEN_MESSAGE, moment, key,
                 channel=channel, sender_id=conversation_id, text=text,
                 language=_message_language(parse_data) or language,
                 intent=intent.get("name"), confidence=intent.get("confidence"),
-                data={"message_id": event.get("message_id"), "metadata": event.get("metadata") or {},
+                data={"message_id": event.get("message_id"), "metadata": metadata,
                       # which signal of the safety layer fired (bot/safety/), for staff and trainers
                       **({"safety": parse_data["safety"]} if parse_data.get("safety") else {})},
                 personal_data=kinds(text) if isinstance(text, str) else [],
@@ -182,6 +190,13 @@ class ArchiveRecorder:
             self._queue(session, conversation_id, str(event.get("value")), language, channel, moment, key)
         self._last_seq[conversation_id] = _latest_seq(session, conversation_id)
         return 1
+
+    def _remember_client_key(self, conversation_id: str, key: Any) -> None:
+        self._client_keys.pop(conversation_id, None)
+        if isinstance(key, str) and key:
+            self._client_keys[conversation_id] = key[:64]
+            while len(self._client_keys) > MAX_REMEMBERED_CLIENT_KEYS:
+                self._client_keys.popitem(last=False)
 
     def _feedback(self, session: Session, citizen: ArchiveRecord, helpful: bool, moment: datetime, key: str) -> None:
         """Archives a thumbs up or down with the answer it refers to (the latest website answer)."""
@@ -219,6 +234,8 @@ class ArchiveRecorder:
             created_at=created_at, record_id=citizen_record, municipality=load_municipality(),
             due_hours=settings.handoff_due_hours,
         )
+        if handoff is not None:
+            handoff.client_key = self._client_keys.get(conversation_id)
         append_record(
             session, conversation_id, Kind.HANDOFF_EVENT, moment, key,
             channel=channel, sender_id="bot", text="open" if handoff else "reason_added", language=language,

@@ -62,6 +62,33 @@ def read_json_object(content_type: Optional[str], body: bytes, max_bytes: int = 
     return data
 
 
+async def read_body(request: Any, max_bytes: int) -> bytes:
+    """Reads a streamed request body, refusing it as soon as it passes ``max_bytes``.
+
+    The route must be declared with ``stream=True``: Sanic then hands us the body in pieces
+    instead of buffering up to its 100 MB default, so a huge or endless body costs at most
+    ``max_bytes`` of memory.
+
+    Raises:
+        RequestProblem: 413 when the declared ``Content-Length`` or the bytes read pass the limit.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise RequestProblem(f"the request is larger than {max_bytes} bytes", 413)
+    if request.body or request.stream is None:  # a route without stream=True: Sanic buffered it
+        if len(request.body or b"") > max_bytes:
+            raise RequestProblem(f"the request is larger than {max_bytes} bytes", 413)
+        return request.body or b""
+    body = bytearray()
+    while True:
+        chunk = await request.stream.read()
+        if chunk is None:
+            return bytes(body)
+        body += chunk
+        if len(body) > max_bytes:
+            raise RequestProblem(f"the request is larger than {max_bytes} bytes", 413)
+
+
 def has_control_characters(text: str) -> bool:
     """Whether ``text`` holds a control character other than tab, line feed or carriage return."""
     return any(unicodedata.category(c) == "Cc" and c not in ALLOWED_CONTROLS for c in text)

@@ -55,6 +55,7 @@ from bot import clock
 from bot.archive.db import ensure_schema, session_scope
 from bot.archive.models import ArchiveRecord, Kind, OutboxDelivery, OutboxMessage, utc
 from bot.channels.checks import escaped, unreadable_reason
+from bot.channels.limits import SlidingWindow, refusal_text
 from bot.channels.graph import (
     MAX_PAYLOAD,
     MAX_QUICK_REPLIES,
@@ -624,6 +625,7 @@ class MessengerInput(InputChannel):
         graph_version: str = "v21.0",
         database_url: Optional[str] = None,
         poll_seconds: float = POLL_SECONDS,
+        messages_per_minute: Optional[int] = None,
     ) -> None:
         self.verify_token = verify_token or ""
         self.app_secret = app_secret or ""
@@ -634,6 +636,12 @@ class MessengerInput(InputChannel):
         self._workers: Dict[str, asyncio.Task] = {}
         self._recent: "OrderedDict[str, None]" = OrderedDict()
         self._poller: Optional[asyncio.Task] = None
+        if messages_per_minute is None:
+            messages_per_minute = get_settings().messages_per_conversation
+        # Every delivery comes from Meta's addresses, so only the conversation can be counted;
+        # a refused sender is told once a minute, not once per message.
+        self._turns = SlidingWindow(messages_per_minute)
+        self._refusals_told = SlidingWindow(1)
 
     @property
     def configured(self) -> bool:
@@ -697,6 +705,16 @@ class MessengerInput(InputChannel):
             logger.info("Messenger: message %s was delivered before; ignored", incoming.mid)
             return
         output = MessengerOutput(self.graph)
+        if self._turns.hit(incoming.sender_id):
+            logger.warning("Messenger: sender %s sends too fast; message %s not answered", incoming.sender_id,
+                           incoming.mid)
+            if self._refusals_told.hit(incoming.sender_id) is None:
+                from bot.municipality import load_municipality
+
+                profile = load_municipality()
+                await output.send_text_message(incoming.sender_id, refusal_text(profile.default_language))
+                await output.flush()
+            return
         message = UserMessage(
             incoming.text, output, incoming.sender_id, input_channel=CHANNEL,
             message_id=incoming.mid, metadata=incoming.metadata,

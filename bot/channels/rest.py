@@ -13,7 +13,9 @@ requests with a JSON ``{"error": ...}``:
   128 characters of ``A-Z a-z 0-9 _ . : @ -``, a message that is not a string, is empty or
   whitespace only, or holds control characters other than tab and line breaks, metadata that is
   not an object;
-* 413: a body over 128 KiB or a message over 5,000 characters;
+* 413: a body over 128 KiB (refused while it is read) or a message over 5,000 characters;
+* 429: too many messages from the client's address or in the conversation (``limits.py``):
+  ``Retry-After`` and one bot message in the usual list, naming the emergency numbers;
 * 503: the assistant failed while answering (try again); never a 500.
 
 The ``?stream=true`` variant of Rasa's channel is not offered.
@@ -35,8 +37,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.checks import (MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message,
-                                 read_json_object, run_turn)
+                                 read_body, read_json_object, run_turn)
 from bot.channels.conversations import SECRET_HEADER, conversation_id, issue_secret
+from bot.channels.limits import CLIENT_KEY, PublicLimits, refused
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +98,22 @@ class RestInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @rest.route("/webhook", methods=["POST"])
+        limits = PublicLimits.from_settings()
+
+        @rest.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
+            wait = limits.by_address.hit(limits.address_of(request))
+            if wait:  # before the body is read: a flood costs as little as possible
+                return refused(request, wait)
             try:
-                sender, text, metadata = parse_request(request.headers.get("content-type"), request.body or b"")
+                body = await read_body(request, MAX_BODY_BYTES)
+                sender, text, metadata = parse_request(request.headers.get("content-type"), body)
                 conversation = conversation_id(self.name(), sender)
+                wait = limits.by_conversation.hit(conversation)
+                if wait:
+                    return refused(request, wait, sender, metadata)
+                # Set here, over anything the client sent: the handoff cap trusts it.
+                metadata = dict(metadata, **{CLIENT_KEY: limits.key_of(request)})
                 messages = await run_turn(on_new_message, text, conversation, self.name(), metadata)
             except RequestProblem as problem:
                 return response.json({"error": str(problem)}, status=problem.status)

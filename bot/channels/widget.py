@@ -20,7 +20,9 @@ Routes (the Rasa server's ``--cors`` origins apply to all of them, preflight inc
     widget and counts as an explicit request (``bot.conversation.channel_language_choice``).
     Bad requests get a JSON ``{"error": ...}`` with 400 (or 413 for a message over
     :data:`MAX_MESSAGE_LENGTH` characters); see ``checks.py``, shared with the REST channel.
-    A failure while answering gets 503, never a 500.
+    A failure while answering gets 503, never a 500. Too many messages from one address or in
+    one conversation get 429 with ``Retry-After`` and one message in the usual list (``limits.py``),
+    which the widget shows as the assistant's answer.
 ``GET /webhooks/widget/widget.js``, ``/webhooks/widget/widget.css``
     the widget itself (``bot/channels/static/``), cacheable, with an ETag.
 ``GET /webhooks/widget/demo``
@@ -45,7 +47,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.checks import (MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProblem, check_message,
-                                 read_json_object, run_turn)
+                                 read_body, read_json_object, run_turn)
+from bot.channels.limits import CLIENT_KEY, PublicLimits, refused
 from bot.channels.conversations import (ID_HEADER, SECRET_HEADER, conversation_id, new_widget_conversation,
                                         secret_matches)
 
@@ -171,14 +174,20 @@ class WidgetInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @widget.route("/webhook", methods=["POST"])
+        limits = PublicLimits.from_settings()
+
+        @widget.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             import asyncio
 
             loop = asyncio.get_running_loop()
             headers = {"Cache-Control": "no-store", "Access-Control-Expose-Headers": f"{ID_HEADER}, {SECRET_HEADER}"}
+            wait = limits.by_address.hit(limits.address_of(request))
+            if wait:  # before the body is read, and before a conversation is issued
+                return refused(request, wait, extra={"lang": None})
             try:
-                sender, text, metadata = parse_request(request.headers.get("content-type"), request.body or b"")
+                body = await read_body(request, MAX_BODY_BYTES)
+                sender, text, metadata = parse_request(request.headers.get("content-type"), body)
                 if not sender:
                     sender, secret = await loop.run_in_executor(None, new_widget_conversation)
                     headers.update({ID_HEADER: sender, SECRET_HEADER: secret})
@@ -186,6 +195,12 @@ class WidgetInput(InputChannel):
                                                     request.headers.get(SECRET_HEADER)):
                     return error("this conversation needs its secret; start a new one by leaving out sender", 401)
                 conversation = conversation_id(self.name(), sender)
+                # Counted only once the secret matched: nobody else can use up a conversation's turns.
+                wait = limits.by_conversation.hit(conversation)
+                if wait:
+                    return refused(request, wait, sender, metadata, extra={"lang": None})
+                # Set here, never by the client: the handoff cap trusts it.
+                metadata = dict(metadata, **{CLIENT_KEY: limits.key_of(request)})
                 answers = await run_turn(on_new_message, text, conversation, self.name(), metadata)
             except RequestProblem as problem:
                 return error(str(problem), problem.status)

@@ -37,6 +37,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+UNLIMITED = {"RATE_LIMIT_PER_ADDRESS": "0", "RATE_LIMIT_PER_CONVERSATION": "0", "HANDOFF_LIMIT_PER_ADDRESS": "0"}
+
+
 class RunningAssistant:
     """``make run`` in its own process group, with its own ports and data directory.
 
@@ -53,7 +56,9 @@ class RunningAssistant:
         self.staff_port = staff_port or free_port()
         self.only = tuple(only)
         self.data_dir = data_dir
-        self.environment = environment
+        # The tests drive far more messages from 127.0.0.1 than a person could: no rate limits
+        # unless a test asks for them (tests/e2e/test_rate_limits.py does).
+        self.environment = {**UNLIMITED, **environment}
         self.process: Optional[subprocess.Popen] = None
         self.log_path = data_dir / "make-run.log"
         # Each REST conversation's secret, from the X-Conversation-Secret header of its first answer.

@@ -384,11 +384,14 @@
     ui.transcript.scrollTop = ui.transcript.scrollHeight;
   }
 
-  function showError(kind) {
-    ui.error.textContent = label(kind);
-    ui.error.setAttribute('lang', state.lang);
+  function showError(kind, text, lang) {
+    // text: the server's own wording (a refused message names where to call), else our label.
+    text = text || label(kind);
+    lang = lang || state.lang;
+    ui.error.textContent = text;
+    ui.error.setAttribute('lang', lang);
     ui.error.hidden = false;
-    ui.live.appendChild(el('p', { lang: state.lang, text: label(kind) }));
+    ui.live.appendChild(el('p', { lang: lang, text: text }));
   }
 
   function clearError() { ui.error.hidden = true; ui.error.textContent = ''; }
@@ -425,6 +428,15 @@
         state.secret = '';
         saveState();
         return post(message, metadata, true);
+      }
+      if (response.status === 429) {
+        // Too many messages: the server words the refusal (with the emergency numbers).
+        return response.json().catch(function () { return []; }).then(function (messages) {
+          var refused = new Error('HTTP 429');
+          refused.status = 429;
+          refused.messages = Array.isArray(messages) ? messages : [];
+          throw refused;
+        });
       }
       if (!response.ok) {
         var problem = new Error('HTTP ' + response.status);
@@ -494,7 +506,9 @@
         saveState();
       }
       var status = problem && problem.status;
-      showError(status === 413 ? 'errorTooLong' : (status >= 400 && status < 500 ? 'errorRejected' : 'errorNetwork'));
+      var said = (problem && problem.messages || []).filter(function (m) { return m && typeof m.text === 'string'; })[0];
+      showError(status === 413 ? 'errorTooLong' : (status >= 400 && status < 500 ? 'errorRejected' : 'errorNetwork'),
+        said && said.text, said && normalLang(said.lang));
       if (options.onFailure) { options.onFailure(); }
     }).finally(function () {
       // A language chosen while a message was on its way stays pending: it goes with the next one.
