@@ -387,6 +387,7 @@ def purge(
                 session.execute(delete(HandoffEvent).where(HandoffEvent.handoff_id.in_(handoff_ids)))
                 session.execute(delete(Handoff).where(Handoff.id.in_(handoff_ids)))
             session.execute(delete(ArchiveRecord).where(ArchiveRecord.conversation_id == conversation_id))
+            stores.delete_conversation_secret(session, conversation_id)
             if tracker is not None and item.tracker_events:
                 stores.delete_tracker_events(tracker, conversation_id)
             where = "" if item.records else " It was only in the tracker store."

@@ -261,3 +261,10 @@ def purge_seen_messages(session: Session, cutoff: datetime, dry_run: bool) -> in
     if count and not dry_run:
         session.execute(delete(MessengerSeenMessage).where(old))
     return count
+
+
+def delete_conversation_secret(session: Session, conversation_id: str) -> None:
+    """Deletes the outbox secret of a purged conversation: nothing is left for it to unlock."""
+    from bot.channels.models import ConversationSecret
+
+    session.execute(delete(ConversationSecret).where(ConversationSecret.conversation_id == conversation_id))

@@ -397,6 +397,20 @@ async def test_batches_are_processed_completely_and_in_order_per_sender(database
     assert [b["message"]["text"] for b in sent if b["recipient"]["id"] == BOB] == ["svar: b1", "svar: b2"]
 
 
+async def test_a_sender_who_floods_is_told_once_where_to_call_and_others_go_on(database, graph):
+    bot = Bot()
+    events = [text_event(ALICE, f"m_flood{n}", f"a{n}", n) for n in range(6)] + [text_event(BOB, "m_bob", "b", 9)]
+    async with serving(make_channel(graph, messages_per_minute=3), bot) as client:
+        assert (await client.post({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": events}]}))[0] == 200
+        sent = await asyncio.to_thread(graph.wait_for, 5)
+        await asyncio.sleep(0.3)  # nothing more may come
+    assert bot.texts(ALICE) == ["a0", "a1", "a2"] and bot.texts(BOB) == ["b"]
+    to_alice = [b["message"]["text"] for b in graph.sent() if b["recipient"]["id"] == ALICE]
+    refusals = [text for text in to_alice if not text.startswith("svar:")]
+    assert len(to_alice) == 4 and len(refusals) == 1  # told once, not once per message
+    assert all(number in refusals[0] for number in ("110", "112", "113"))
+
+
 async def test_senders_are_processed_concurrently(database, graph):
     bot = Bot(delay=1.0)
     started = time.monotonic()

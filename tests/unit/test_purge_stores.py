@@ -387,3 +387,16 @@ def test_archive_purge_command_finds_the_configured_tracker_store(archive_databa
         assert built.existing_files() == {built.replayed_open, built.replayed_recent, built.replayed_late, built.pending}
     finally:
         built.close()
+
+
+def test_purge_deletes_the_outbox_secret_of_a_purged_conversation_only(world):
+    from bot.channels.models import ConversationSecret
+
+    with session_scope(world.archive_url) as session:
+        session.add_all([ConversationSecret(conversation_id=c, secret_hash="f" * 64, created_at=at("2026-01-05 10:00:00"))
+                         for c in (fx.OLD_PLAIN, fx.RECENT, fx.OLD_OPEN)])
+    run_purge(world)
+    with session_scope(world.archive_url) as session:
+        left = sorted(session.scalars(select(ConversationSecret.conversation_id)))
+    assert left == sorted([fx.RECENT, fx.OLD_OPEN])
+
