@@ -268,6 +268,12 @@ def _cmd_staff_add_user(args: argparse.Namespace) -> int:
     return main_add_user([args.name, "--role", args.role], stdin=sys.stdin)
 
 
+def _cmd_staff_manage(args: argparse.Namespace) -> int:
+    from bot.staff.users import main_manage
+
+    return main_manage(args.staff_command, args.name)
+
+
 def _cmd_staff_serve(args: argparse.Namespace) -> int:
     from bot.staff.app import main_serve
 
@@ -385,6 +391,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_user.add_argument("name")
     add_user.add_argument("--role", choices=("staff", "admin"), required=True)
     add_user.set_defaults(func=_cmd_staff_add_user)
+    for command, help_text in (
+            ("disable-user", "bar a user from signing in and sign out their sessions"),
+            ("enable-user", "let a disabled user sign in again"),
+            ("set-password", "give a user a new password (read from standard input) and sign out their sessions"),
+            ("end-sessions", "sign out every session of a user")):
+        manage = staff_commands.add_parser(command, help=help_text)
+        manage.add_argument("name")
+        manage.set_defaults(func=_cmd_staff_manage)
     serve = staff_commands.add_parser("serve", help="run the staff web app (make run starts it too)")
     serve.add_argument("--port", type=int, help="default: STAFF_PORT (8080)")
     serve.add_argument("--host", help="default: BIND_HOST")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import functools
-import hashlib
 import io
 import itertools
 import secrets
@@ -33,7 +32,7 @@ from bot.handoff import queue
 from bot.handoff.queue import HandoffError
 from bot.municipality import format_moment, load_municipality
 from bot.staff.login_limit import LoginLimiter
-from bot.staff import charts, statistics, users
+from bot.staff import accounts, charts, statistics, users
 from bot.texts import response_text
 from bot.staff.models import StaffSession
 from bot.staff.texts import LANGUAGES, REASONS, TEXTS, Words, ui_language
@@ -41,15 +40,14 @@ from bot.staff.texts import LANGUAGES, REASONS, TEXTS, Words, ui_language
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "staff_session"
 LOGIN_CSRF_COOKIE = "staff_login_csrf"
-SESSION_IDLE = timedelta(hours=8)
+SESSION_IDLE = users.SESSION_IDLE
 LOGIN_FAILURES = 5
 LOGIN_WINDOW_SECONDS = 15 * 60
 PUBLIC_ROUTES = {"login_form", "login", "static_css"}
 _counter = itertools.count(1)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+_hash = users.token_hash
 
 
 def _now() -> datetime:
@@ -157,7 +155,7 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
                 row.ended_at = now
                 return None
             user = users.get_user(row.user_name, db_url)
-            if user is None:
+            if user is None or user.disabled_at is not None:  # a disabled user's sessions stop at once
                 row.ended_at = now
                 return None
             row.last_seen = now
@@ -199,7 +197,7 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
             return None
         found = await blocking(load_session, request.cookies.get(SESSION_COOKIE))
         if found is None:
-            if request.method == "GET" and route != "export_csv":
+            if request.method == "GET" and route not in ("export_csv", "audit_csv"):
                 return response.redirect("/login?expired=1" if request.cookies.get(SESSION_COOKIE) else "/login")
             return response.text("sign-in required\n", status=401)
         request.ctx.user, request.ctx.csrf = found
@@ -412,7 +410,7 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
         return render(request, "crisis.html", status=status, page="crisis", active=active, rows=rows,
                       previews=previews, languages=profile.languages, errors=errors or {}, form=form,
                       notice=notice, when_local=lambda at: at.astimezone(profile.zone).strftime("%Y-%m-%d %H:%M"),
-                      max_length=crisis.MAX_TEXT_LENGTH)
+                      max_length=crisis.MAX_TEXT_LENGTH, can_publish=accounts.is_admin(request))
 
     def parse_end(form) -> Optional[datetime]:
         try:
@@ -428,6 +426,9 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
 
     @app.post("/crisis", name="crisis_publish")
     async def crisis_publish(request: Request):
+        # The message reaches every citizen who greets the bot: only admins publish it.
+        if not accounts.is_admin(request):
+            return render(request, "error.html", status=403, message=t.forbidden)
         form = {k: request.form.get(k, "") for k in ("end_date", "end_time", *profile.languages)}
         texts = {lang: form[lang] for lang in profile.languages}
         by = request.ctx.user["name"]
@@ -447,6 +448,8 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
 
     @app.post("/crisis/end", name="crisis_end")
     async def crisis_end(request: Request):
+        if not accounts.is_admin(request):
+            return render(request, "error.html", status=403, message=t.forbidden)
         by = request.ctx.user["name"]
 
         def end():
@@ -467,6 +470,9 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
         return render(request, "statistics.html", page="statistics", s=figures, invalid_period=days is None,
                       zone=profile.timezone, top=statistics.TOP, PERIODS=statistics.PERIODS, charts=charts,
                       percent=statistics.percent, decimal=statistics.decimal)
+
+    accounts.register(app, render=render, blocking=blocking, db_url=db_url, t=t, zone=profile.zone,
+                      session_cookie=SESSION_COOKIE, csv_cell=_csv_cell)
 
     # ---- errors ----------------------------------------------------------------------------
 

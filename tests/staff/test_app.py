@@ -113,16 +113,27 @@ def test_every_route_refuses_a_request_without_a_session(server, db_url):
             assert response.status_code == 401, action
         for path in ("/crisis", "/crisis/end"):
             assert client.post(path, {"nn": "x", "csrf_token": "x"}).status_code == 401, path
+        for path in ("/account", "/admin/users", "/admin/audit", "/admin/audit?user=ada&page=2"):
+            response = client.get(path)
+            assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
+        assert client.get("/admin/audit.csv").status_code == 401
+        for path in ("/account/password", "/admin/users/disable", "/admin/users/enable", "/admin/users/end-sessions",
+                     "/admin/users/password"):
+            response = client.post(path, {"name": "ada", "new_password": "x" * 20, "new_password_repeat": "x" * 20,
+                                          "current_password": "x", "csrf_token": "x"})
+            assert response.status_code == 401, path
         assert client.post("/logout", {"csrf_token": "x"}).status_code == 401
     # Every route the app has is in the walk above (or public).
     names = {route.name.split(".")[-1] for route in server.app.router.routes}
     assert names == {"static_css", "login_form", "login", "logout", "handoff_list", "export_csv", "conversation",
                      "reveal", "claim", "reply", "close", "note", "crisis", "crisis_publish", "crisis_end",
-                     "statistics"}
+                     "statistics", "account", "account_password", "admin_users", "admin_user_action", "admin_audit",
+                     "audit_csv"}
     assert Client(server.base).get("/static/staff.css").status_code == 200
     with session_scope(db_url) as session:
         assert session.execute(select(ArchiveRecord).where(ArchiveRecord.kind == Kind.STAFF_NOTE)).first() is None
         assert session.execute(select(CrisisMessage)).first() is None
+    assert [r.action for r in audit_log(db_url)] == []  # nothing was done, so nothing was logged
 
 
 def test_security_headers(staff):

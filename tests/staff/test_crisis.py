@@ -20,14 +20,14 @@ def tomorrow():
     return {"end_date": local.date().isoformat(), "end_time": "12:00"}
 
 
-def test_publish_shows_what_citizens_see_in_each_language_and_is_audited(staff, db_url):
-    page = staff.get("/crisis").text
+def test_publish_shows_what_citizens_see_in_each_language_and_is_audited(admin, db_url):
+    page = admin.get("/crisis").text
     assert "Ingen driftsmelding er aktiv nå." in page
     for lang in ("nn", "nb", "sv"):
         assert f'<label for="crisis-{lang}">' in page
-    response = staff.submit("/crisis", "/crisis", **TEXTS, **tomorrow())
+    response = admin.submit("/crisis", "/crisis", **TEXTS, **tomorrow())
     assert response.status_code == 302 and response.headers["Location"] == "/crisis?done=1"
-    page = staff.get("/crisis?done=1").text
+    page = admin.get("/crisis?done=1").text
     assert "Driftsmeldingen er oppdatert." in page and "Driftsmeldingen er aktiv." in page
     name = load_municipality().name_in
     assert f"Driftsmelding frå {name('nn')}: {TEXTS['nn']}" in page
@@ -38,8 +38,8 @@ def test_publish_shows_what_citizens_see_in_each_language_and_is_audited(staff, 
     assert [r.action for r in audit_log(db_url)].count("crisis_publish") == 1
 
 
-def test_missing_texts_and_a_past_end_are_shown_by_field_and_nothing_is_published(staff, db_url):
-    response = staff.submit("/crisis", "/crisis", nn=TEXTS["nn"], nb="", sv=" ", end_date="2020-01-01",
+def test_missing_texts_and_a_past_end_are_shown_by_field_and_nothing_is_published(admin, db_url):
+    response = admin.submit("/crisis", "/crisis", nn=TEXTS["nn"], nb="", sv=" ", end_date="2020-01-01",
                             end_time="12:00")
     assert response.status_code == 400
     page = response.text
@@ -53,24 +53,24 @@ def test_missing_texts_and_a_past_end_are_shown_by_field_and_nothing_is_publishe
 
 
 @pytest.mark.parametrize("end_date, end_time", [("", ""), ("i morgon", "12:00"), ("2026-13-40", "25:99")])
-def test_unreadable_end_times_are_refused(staff, db_url, end_date, end_time):
-    response = staff.submit("/crisis", "/crisis", **TEXTS, end_date=end_date, end_time=end_time)
+def test_unreadable_end_times_are_refused(admin, db_url, end_date, end_time):
+    response = admin.submit("/crisis", "/crisis", **TEXTS, end_date=end_date, end_time=end_time)
     assert response.status_code == 400 and "Gjelder til: mangler" in response.text
 
 
-def test_staff_text_is_shown_inert(staff, db_url):
+def test_the_admins_text_is_shown_inert(admin, db_url):
     hostile = dict(TEXTS, nb='<script>alert(1)</script><img src=x onerror="alert(2)">')
-    assert staff.submit("/crisis", "/crisis", **hostile, **tomorrow()).status_code == 302
-    page = staff.get("/crisis").text
+    assert admin.submit("/crisis", "/crisis", **hostile, **tomorrow()).status_code == 302
+    page = admin.get("/crisis").text
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_end_now_stops_the_message_and_keeps_the_history(staff, db_url):
-    staff.submit("/crisis", "/crisis", **TEXTS, **tomorrow())
-    response = staff.submit("/crisis", "/crisis/end")
+def test_end_now_stops_the_message_and_keeps_the_history(admin, db_url):
+    admin.submit("/crisis", "/crisis", **TEXTS, **tomorrow())
+    response = admin.submit("/crisis", "/crisis/end")
     assert response.status_code == 302
-    page = staff.get("/crisis").text
+    page = admin.get("/crisis").text
     assert "Ingen driftsmelding er aktiv nå." in page
     assert "Avsluttet før tiden" in page and "Publisert" in page
     with session_scope(db_url) as session:
@@ -80,14 +80,14 @@ def test_end_now_stops_the_message_and_keeps_the_history(staff, db_url):
 
 def test_swedish_municipality_gets_the_swedish_page(db_url, monkeypatch):
     from bot.config import get_settings
-    from tests.staff.conftest import PASSWORD, Client, StaffServer
+    from tests.staff.conftest import ADMIN_PASSWORD, Client, StaffServer
 
     monkeypatch.setenv("MUNICIPALITY", "bjorkvalla")
     get_settings.cache_clear()
     server = StaffServer(db_url).start()
     try:
         client = Client(server.base)
-        client.login("kari", PASSWORD)
+        client.login("ada", ADMIN_PASSWORD)
         page = client.get("/crisis").text
         assert "Inget driftmeddelande är aktivt just nu." in page and '<html lang="sv">' in page
         offered = load_municipality().languages
@@ -95,3 +95,42 @@ def test_swedish_municipality_gets_the_swedish_page(db_url, monkeypatch):
             assert (f'<label for="crisis-{lang}">' in page) == (lang in offered)
     finally:
         server.stop()
+
+
+def test_staff_without_the_admin_role_see_the_message_but_cannot_publish_or_end_it(staff, admin, db_url):
+    assert admin.submit("/crisis", "/crisis", **TEXTS, **tomorrow()).status_code == 302
+    page = staff.get("/crisis")
+    assert page.status_code == 200
+    assert "Driftsmeldingen er aktiv." in page.text and TEXTS["nb"] in page.text  # the message and its history
+    assert "Bare administratorer kan publisere eller avslutte en driftsmelding" in page.text
+    assert 'action="/crisis"' not in page.text and 'action="/crisis/end"' not in page.text
+    assert "Publiser driftsmeldingen" not in page.text and "Avslutt meldingen nå" not in page.text
+    # A forged form with a valid CSRF token is refused all the same.
+    other = dict(TEXTS, nb="Falsk melding fra en saksbehandler.")
+    refused = staff.submit("/crisis", "/crisis", **other, **tomorrow())
+    assert refused.status_code == 403 and "Du har ikke tilgang til dette." in refused.text
+    assert staff.submit("/crisis", "/crisis/end").status_code == 403
+    with session_scope(db_url) as session:
+        assert [(c.action, c.texts["nb"]) for c in crisis.history(session, "saltvika")] == [("published", TEXTS["nb"])]
+    assert [r.action for r in audit_log(db_url)].count("crisis_publish") == 1
+    assert "crisis_end" not in [r.action for r in audit_log(db_url)]
+    # The admin sees the form.
+    assert "Publiser driftsmeldingen" in admin.get("/crisis").text
+
+
+def test_the_page_shows_who_published_and_who_ended_each_message(admin, server, db_url):
+    from bot.staff.users import add_user
+    from tests.staff.conftest import Client
+
+    add_user("olav", "admin", "olav's long password", url=db_url)
+    olav = Client(server.base)
+    assert olav.login("olav", "olav's long password").status_code == 302
+    assert admin.submit("/crisis", "/crisis", **TEXTS, **tomorrow()).status_code == 302
+    assert "(publisert av ada)" in olav.get("/crisis").text
+    assert olav.submit("/crisis", "/crisis/end").status_code == 302
+    page = olav.get("/crisis").text
+    assert "<th scope=\"col\">Publisert eller avsluttet av</th>" in page
+    rows = page.split("<tbody>", 1)[1]
+    assert rows.index("Avsluttet før tiden</td>\n    <td>olav</td>") < rows.index("Publisert</td>\n    <td>ada</td>")
+    assert [(r.user, r.action) for r in audit_log(db_url) if r.action.startswith("crisis")] == [
+        ("ada", "crisis_publish"), ("olav", "crisis_end")]

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from bot.archive.db import upgrade
-from bot.staff.users import StaffUserError, add_user, authenticate, main_add_user
+from bot.staff.users import StaffUserError, add_user, audit_log, authenticate, list_users, main_add_user
 
 
 @pytest.fixture
@@ -56,3 +56,96 @@ def test_duplicate_name_is_refused(url):
     assert code == 2 and "already a user called 'kari'" in err
     with pytest.raises(StaffUserError):
         add_user("kari", "staff", "long enough password", url=url)
+
+
+# ---- the operator's commands on existing users (python -m bot staff …) ----------------------
+
+@pytest.fixture
+def cli(url, monkeypatch, capsys):
+    """Runs ``python -m bot staff …`` in-process against ``url``; returns (code, stdout, stderr)."""
+    from bot.cli import main
+    from bot.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+
+    def run(*argv, stdin=""):
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        code = main(["staff", *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    yield run
+    get_settings.cache_clear()
+
+
+def open_session(url, name):
+    from datetime import datetime, timezone
+
+    from bot.archive.db import session_scope
+    from bot.staff.models import StaffSession
+
+    now = datetime.now(timezone.utc)
+    with session_scope(url) as session:
+        session.add(StaffSession(token_hash=f"{name}-{now.timestamp()}-{id(now)}", user_name=name, csrf_token="x",
+                                 created_at=now, last_seen=now))
+
+
+def open_sessions(url, name):
+    return [u.open_sessions for u in list_users(url) if u.name == name][0]
+
+
+def test_cli_disable_and_enable_a_user(url, cli):
+    add_user("kari", "staff", "a long enough pass", url=url)
+    add_user("ada", "admin", "the admin's password", url=url)
+    open_session(url, "kari")
+    assert cli("disable-user", "kari") == (0, "disabled user kari; ended 1 session(s)\n", "")
+    assert authenticate("kari", "a long enough pass", url=url) is None and open_sessions(url, "kari") == 0
+    assert [u.disabled for u in list_users(url)] == [False, True]  # ada, kari
+    assert [(r.user, r.action, r.detail) for r in audit_log(url)][-1] == (
+        "operator", "user_disable", "user=kari; via=cli; sessions_ended=1")
+    assert cli("enable-user", "kari") == (0, "enabled user kari\n", "")
+    assert authenticate("kari", "a long enough pass", url=url).name == "kari"
+
+
+def test_cli_refuses_the_last_admin_and_unknown_users(url, cli):
+    add_user("ada", "admin", "the admin's password", url=url)
+    code, out, err = cli("disable-user", "ada")
+    assert (code, out) == (2, "") and "error: 'ada' is the last enabled admin" in err
+    assert authenticate("ada", "the admin's password", url=url) is not None
+    for command in ("disable-user", "enable-user", "end-sessions"):
+        code, _, err = cli(command, "nobody")
+        assert code == 2 and "error: there is no user called 'nobody'" in err, command
+    code, _, err = cli("set-password", "nobody", stdin="a long enough pass\n")
+    assert code == 2 and "no user called 'nobody'" in err
+    assert [r.action for r in audit_log(url)] == []  # nothing was done
+
+
+def test_cli_set_password_reads_stdin_and_signs_the_user_out(url, cli):
+    add_user("kari", "staff", "a long enough pass", url=url)
+    open_session(url, "kari")
+    code, out, err = cli("set-password", "kari", stdin="the new long password\n")
+    assert (code, out, err) == (0, "set a new password for kari; ended 1 session(s)\n", "")
+    assert authenticate("kari", "a long enough pass", url=url) is None
+    assert authenticate("kari", "the new long password", url=url) is not None
+    assert "the new long password" not in " ".join(r.detail or "" for r in audit_log(url))
+    code, _, err = cli("set-password", "kari", stdin="short\n")
+    assert code == 2 and "at least 12 characters" in err
+    assert authenticate("kari", "the new long password", url=url) is not None
+
+
+def test_cli_end_sessions(url, cli):
+    add_user("kari", "staff", "a long enough pass", url=url)
+    open_session(url, "kari")
+    open_session(url, "kari")
+    assert cli("end-sessions", "kari") == (0, "ended 2 session(s) of kari\n", "")
+    assert open_sessions(url, "kari") == 0
+    assert authenticate("kari", "a long enough pass", url=url) is not None  # not disabled
+
+
+def test_cli_password_is_never_an_argument():
+    from bot.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["staff", "set-password", "kari", "--password", "x" * 20])
