@@ -9,7 +9,7 @@ STAMPS := .stamps
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup browser-setup services services-stop train run chat test test-fast bench-language bench-content bench-sentences bench-load bench-safety lock clean nlu-check nlu-evaluate bench-nlu
+.PHONY: audit help setup browser-setup services services-stop train run chat test test-fast bench-language bench-content bench-sentences bench-load bench-safety lock clean nlu-check nlu-evaluate bench-nlu
 
 help: ## list the targets
 	@echo "Targets:"
@@ -87,10 +87,20 @@ bench-sentences: setup ## sentence splitting: spaCy's sentencizer against the re
 bench-load: setup ## REST load: our assistant on 1 and 2 servers against Rasa's starter bot (BENCH_LOAD_ARGS="--help")
 	$(PY) benchmarks/load.py $(BENCH_LOAD_ARGS)
 
+# pip-audit gets a venv of its own: its dependencies must never move Rasa's pins.
+AUDIT_VENV := .venv-audit
+$(STAMPS)/audit-venv:
+	test -x $(AUDIT_VENV)/bin/pip-audit || { "$(PYTHON310)" -m venv $(AUDIT_VENV) && \
+	  $(AUDIT_VENV)/bin/pip install --quiet --disable-pip-version-check pip-audit==2.10.1; }
+	@mkdir -p $(STAMPS) && touch $@
+
+audit: $(STAMPS)/audit-venv ## known vulnerabilities in requirements.txt (pip-audit in .venv-audit); exit 2 if no advisory service answers
+	$(AUDIT_VENV)/bin/python tools/audit.py $(AUDIT_VENV)/bin/pip-audit requirements.txt
+
 lock: setup ## re-pin requirements.txt from requirements.in (then run make test)
 	$(PY) -m pip install --quiet -r requirements.in
 	$(PY) -m pip check
 	$(PY) -m pip freeze --all --exclude-editable | grep -v -E '^pip==' > requirements.txt
 
 clean: services-stop ## stop the test services; remove the virtual environment, trained models and local state (var/)
-	rm -rf $(VENV) $(STAMPS) models/*.tar.gz var .rasa results
+	rm -rf $(VENV) $(AUDIT_VENV) $(STAMPS) models/*.tar.gz var .rasa results
