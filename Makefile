@@ -9,7 +9,7 @@ STAMPS := .stamps
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: audit help setup browser-setup services services-stop train run chat test test-fast bench-language bench-content bench-sentences bench-load bench-safety lock clean nlu-check nlu-evaluate bench-nlu
+.PHONY: audit structure help setup browser-setup services services-stop train run chat test test-fast bench-language bench-content bench-sentences bench-load bench-safety lock clean nlu-check nlu-evaluate bench-nlu
 
 help: ## list the targets
 	@echo "Targets:"
@@ -86,6 +86,9 @@ bench-sentences: setup ## sentence splitting: spaCy's sentencizer against the re
 
 bench-load: setup ## REST load: our assistant on 1 and 2 servers against Rasa's starter bot (BENCH_LOAD_ARGS="--help")
 	$(PY) benchmarks/load.py $(BENCH_LOAD_ARGS)
+
+structure: setup ## how bot/ is built: largest module and function, import cycles, in-function imports, wording in Python
+	$(PY) tools/structure.py
 
 # pip-audit gets a venv of its own: its dependencies must never move Rasa's pins.
 AUDIT_VENV := .venv-audit
