@@ -126,6 +126,11 @@ def _user_row(session, name: str, *, lock: bool = False) -> StaffUser:
     return user
 
 
+def _require_user(name: str, url: Optional[str]) -> None:
+    with session_scope(url) as session:
+        _user_row(session, name)
+
+
 def _end_sessions(session, name: str, keep_hash: Optional[str] = None) -> int:
     now = datetime.now(timezone.utc)
     query = update(StaffSession).where(StaffSession.user_name == name, StaffSession.ended_at.is_(None))
@@ -163,16 +168,17 @@ def disable_user(name: str, by: Optional[str] = None, url: Optional[str] = None)
         StaffUserError: unknown user, ``by`` is the user, or the user is the last enabled admin.
     """
     with session_scope(url) as session:
+        # The enabled admins are locked first and always in the same order: two admins disabling
+        # each other at once then wait for one another (PostgreSQL) instead of deadlocking, and
+        # the second sees the first's change, so that one enabled admin always remains.
+        admins = session.execute(select(StaffUser.name).where(
+            StaffUser.role == "admin", StaffUser.disabled_at.is_(None)).order_by(StaffUser.id).with_for_update()
+        ).scalars().all()
         user = _user_row(session, name, lock=True)
         if by is not None and by == user.name:
             raise StaffUserError("you cannot disable your own account", "self")
-        if user.disabled_at is None and user.role == "admin":
-            # Locking the enabled admins makes two admins disabling each other at once wait
-            # for one another (PostgreSQL), so that one enabled admin always remains.
-            admins = session.execute(select(StaffUser.id).where(
-                StaffUser.role == "admin", StaffUser.disabled_at.is_(None)).with_for_update()).all()
-            if len(admins) <= 1:
-                raise StaffUserError(f"{user.name!r} is the last enabled admin", "last_admin")
+        if user.name in admins and len(admins) <= 1:
+            raise StaffUserError(f"{user.name!r} is the last enabled admin", "last_admin")
         if user.disabled_at is None:
             user.disabled_at = datetime.now(timezone.utc)
         return _end_sessions(session, user.name)
@@ -353,24 +359,12 @@ def _manage(command: str, name: str, stdin: IO[str], url: Optional[str]) -> Tupl
         enable_user(name, url=url)
         return "user_enable", "enabled user {name}", None
     if command == "set-password":
-        get_user_or_fail(name, url)
+        _require_user(name, url)  # before asking for a password that would go nowhere
         ended = set_password(name, _read_password(stdin), url=url)
         return "user_set_password", "set a new password for {name}; ended {n} session(s)", ended
     if command == "end-sessions":
         return "user_end_sessions", "ended {n} session(s) of {name}", end_sessions(name, url=url)
     raise StaffUserError(f"unknown command {command!r}; use one of {', '.join(MANAGE_COMMANDS)}")
-
-
-def get_user_or_fail(name: str, url: Optional[str] = None) -> StaffUser:
-    """The user called ``name``.
-
-    Raises:
-        StaffUserError: there is no such user.
-    """
-    user = get_user((name or "").strip(), url)
-    if user is None:
-        raise StaffUserError(f"there is no user called {(name or '').strip()!r}", "unknown_user")
-    return user
 
 
 def main_manage(command: str, name: str, stdin: Optional[IO[str]] = None, stdout: Optional[IO[str]] = None,

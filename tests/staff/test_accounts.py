@@ -60,7 +60,7 @@ def test_a_disabled_user_cannot_sign_in_and_their_open_session_stops_at_once(ser
     assert refused.status_code == 401 and "Feil brukernavn eller passord." in refused.text
     assert "staff_session" not in again.http.cookies
     page = admin.get("/admin/users").text
-    assert "<strong>Deaktivert</strong>" in page and 'aria-label="Aktiver kari igjen"' in page
+    assert "<strong>Deaktivert</strong>" in page and 'aria-label="Aktiver igjen kontoen til kari"' in page
     assert admin.submit("/admin/users", "/admin/users/enable", name="kari").status_code == 302
     assert last_audit(db_url) == ("ada", "user_enable", "user=kari")
     assert not is_signed_in(staff)

@@ -146,3 +146,44 @@ def test_statistics_page_by_keyboard_has_no_axe_violations(db_url, new_page, axe
         assert run_axe(page, axe_source) == []
     finally:
         server.stop()
+
+
+def test_account_and_admin_pages_by_keyboard_have_no_axe_violations(running, db_url, new_page, axe_source):  # noqa: F811
+    from tests.staff.conftest import ADMIN_PASSWORD
+
+    page = new_page(bypass_csp=True)
+    page.goto(f"{running.base}/login")
+    page.get_by_label("Brukernavn").fill("ada")
+    page.get_by_label("Passord").fill(ADMIN_PASSWORD)
+    page.get_by_label("Passord").press("Enter")
+    page.get_by_role("link", name="Brukere").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Brukere")
+    assert run_axe(page, axe_source) == []
+    tab_to(page, 'button[aria-label="Deaktiver kari"]', limit=40)
+    page.keyboard.press("Enter")
+    expect(page.locator("[role=status]")).to_have_text("Brukeren er deaktivert og logget ut.")
+    expect(page.get_by_role("button", name="Aktiver igjen kontoen til kari")).to_be_visible()
+    assert run_axe(page, axe_source) == []
+    page.get_by_role("link", name="Aktivitetslogg").click()
+    expect(page.get_by_role("cell", name="Deaktiverte en bruker")).to_be_visible()
+    assert run_axe(page, axe_source) == []
+    page.get_by_role("link", name="Min konto").click()
+    page.get_by_label("Nåværende passord").fill("not my password")
+    page.get_by_label("Nytt passord", exact=True).fill("a brand new passphrase")
+    page.get_by_label("Gjenta det nye passordet").fill("a brand new passphrase")
+    page.get_by_label("Gjenta det nye passordet").press("Enter")
+    expect(page.locator("[role=alert]")).to_contain_text("Det nåværende passordet er feil.")
+    assert run_axe(page, axe_source) == []
+    assert page.errors == []
+
+
+def test_the_crisis_page_of_staff_without_the_admin_role_has_no_axe_violations(running, new_page, axe_source):  # noqa: F811
+    page = new_page(bypass_csp=True)
+    page.goto(f"{running.base}/login")
+    page.get_by_label("Brukernavn").fill("kari")
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_label("Passord").press("Enter")
+    page.get_by_role("link", name="Driftsmelding").click()
+    expect(page.get_by_text("Bare administratorer kan publisere")).to_be_visible()
+    expect(page.get_by_role("button", name="Publiser driftsmeldingen")).to_have_count(0)
+    assert run_axe(page, axe_source) == []
