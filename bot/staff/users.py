@@ -9,7 +9,8 @@ from typing import IO, Dict, List, Optional, Sequence, Tuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from bot.archive.db import ensure_schema, session_scope
 from bot.archive.models import utc
@@ -177,11 +178,25 @@ def disable_user(name: str, by: Optional[str] = None, url: Optional[str] = None)
         user = _user_row(session, name, lock=True)
         if by is not None and by == user.name:
             raise StaffUserError("you cannot disable your own account", "self")
+        last_admin = StaffUserError(f"{user.name!r} is the last enabled admin", "last_admin")
         if user.name in admins and len(admins) <= 1:
-            raise StaffUserError(f"{user.name!r} is the last enabled admin", "last_admin")
-        if user.disabled_at is None:
-            user.disabled_at = datetime.now(timezone.utc)
+            raise last_admin
+        if user.disabled_at is None and not _disable_unless_last_admin(session, user.id):
+            raise last_admin
         return _end_sessions(session, user.name)
+
+
+def _disable_unless_last_admin(session, user_id: int) -> bool:
+    # SQLite ignores FOR UPDATE (and pysqlite reads outside the transaction), so the check is
+    # repeated inside the one statement that writes: SQLite runs it under its write lock.
+    others = aliased(StaffUser)
+    enabled_admins = select(func.count(others.id)).where(
+        others.role == "admin", others.disabled_at.is_(None)).scalar_subquery()
+    changed = session.execute(
+        update(StaffUser).where(StaffUser.id == user_id, StaffUser.disabled_at.is_(None),
+                                or_(StaffUser.role != "admin", enabled_admins > 1))
+        .values(disabled_at=datetime.now(timezone.utc)).execution_options(synchronize_session=False))
+    return changed.rowcount == 1
 
 
 def enable_user(name: str, url: Optional[str] = None) -> None:

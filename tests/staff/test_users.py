@@ -149,3 +149,39 @@ def test_cli_password_is_never_an_argument():
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["staff", "set-password", "kari", "--password", "x" * 20])
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one_enabled(url, monkeypatch):
+    """Both check "not the last admin" before either writes; the database must keep one of them."""
+    import threading
+    import time
+
+    from bot.staff import users
+
+    add_user("ada", "admin", "the admin's password", url=url)
+    add_user("olav", "admin", "olav's long password", url=url)
+    original = users._user_row
+
+    def slow(session, name, **kwargs):  # widens the window between the check and the write
+        row = original(session, name, **kwargs)
+        time.sleep(0.5)
+        return row
+
+    monkeypatch.setattr(users, "_user_row", slow)
+    outcomes = {}
+
+    def disable(target, by):
+        try:
+            users.disable_user(target, by=by, url=url)
+            outcomes[by] = "done"
+        except StaffUserError as error:
+            outcomes[by] = error.code
+
+    threads = [threading.Thread(target=disable, args=("olav", "ada")),
+               threading.Thread(target=disable, args=("ada", "olav"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes.values()) == ["done", "last_admin"], outcomes
+    assert [u.name for u in list_users(url) if not u.disabled] in (["ada"], ["olav"])
