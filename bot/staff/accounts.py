@@ -96,13 +96,19 @@ def _register_account(app: Sanic, ctx: Context) -> None:
     async def account_password(request: Request):
         name, form = request.ctx.user["name"], request.form
         new = form.get("new_password", "")
+        # Someone holding a stolen session could guess the current password here: the sign-in
+        # limit counts these failures too (same name and address), and a refusal is logged.
+        limiter, ip = app.ctx.limiter, request.remote_addr or request.ip or ""
+        if await ctx.blocking(limiter.blocked, name, ip):
+            return page(request, status=429, error=ctx.t("account_error.rate_limited"))
         try:
             if new != form.get("new_password_repeat", ""):
                 raise StaffUserError("the new passwords differ", "mismatch")
             ended = await ctx.blocking(users.change_password, name, form.get("current_password", ""), new,
                                        request.cookies.get(ctx.session_cookie), ctx.db_url)
         except StaffUserError as error:
-            # A refused change is logged too: someone holding a session may be guessing the password.
+            if error.code == "wrong_password":
+                await ctx.blocking(limiter.fail, name, ip)
             await ctx.blocking(users.audit, name, "password_change_refused", None, f"reason={error.code}", ctx.db_url)
             return page(request, status=400, error=ctx.refusal(error))
         await ctx.blocking(users.audit, name, "password_change", None, f"other_sessions_ended={ended}", ctx.db_url)

@@ -331,3 +331,15 @@ def test_swedish_municipality_gets_swedish_account_pages(db_url, monkeypatch):
         assert refused.status_code == 400 and "Det nuvarande lösenordet är fel." in refused.text
     finally:
         running.stop()
+
+
+def test_guessing_the_current_password_is_limited_like_signing_in(server, staff, db_url):
+    for attempt in range(5):
+        response = staff.submit("/account", "/account/password", current_password=f"guess number {attempt}",
+                                new_password=NEW_PASSWORD, new_password_repeat=NEW_PASSWORD)
+        assert response.status_code == 400, attempt
+    blocked = staff.submit("/account", "/account/password", current_password=PASSWORD, new_password=NEW_PASSWORD,
+                           new_password_repeat=NEW_PASSWORD)
+    assert blocked.status_code == 429 and "For mange forsøk med feil passord." in blocked.text
+    assert users.authenticate("kari", PASSWORD, db_url) is not None  # unchanged
+    assert [r.action for r in audit_log(db_url)].count("password_change_refused") == 5
