@@ -40,10 +40,10 @@ $(STAMPS)/browser: $(STAMPS)/venv
 browser-setup: $(STAMPS)/browser ## install what the browser tests need (Debian chromium, axe-core)
 
 services: setup ## start PostgreSQL and Redis for the tests on loopback (installs Debian's packages if missing)
-	$(PY) -m tests.services start
+	$(PY) -m tools.services start
 
 services-stop: ## stop the PostgreSQL and Redis that `make services` started
-	@if [ -x $(PY) ]; then $(PY) -m tests.services stop; fi
+	@if [ -x $(PY) ]; then $(PY) -m tools.services stop; fi
 
 train: setup ## train a model unless one matches the current data (models/assistant-<hash>.tar.gz)
 	$(PY) -m bot train

@@ -7,9 +7,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import clock
-from bot.conversation import municipality, valid_language
-from bot.crisis import greeting_notice
+from bot.core import clock
+from bot.dialogue.conversation import municipality, valid_language
+from bot.dialogue.crisis import greeting_notice
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.conversation import handoff_allowed_now, handoff_slots, municipality, valid_language
+from bot.dialogue.conversation import handoff_allowed_now, handoff_slots, municipality, valid_language
 
 
 class ActionPrepareHandoff(Action):

@@ -11,14 +11,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.conversation import (
+from bot.dialogue.conversation import (
     channel_language_choice,
     language_after_message,
     municipality,
     needs_personal_data_warning,
     profile_slots,
 )
-from bot.texts import response_text
+from bot.dialogue.responses import response_text
 
 
 class ActionInspectMessage(Action):
@@ -35,7 +35,7 @@ class ActionInspectMessage(Action):
         message = tracker.latest_message or {}
         chosen = bool(tracker.get_slot("language_chosen"))
         # Added for the web widget: a language chosen there comes as metadata {"language": "nn"}
-        # and counts as an explicit request (bot.conversation.channel_language_choice).
+        # and counts as an explicit request (bot.dialogue.conversation.channel_language_choice).
         choice = channel_language_choice(message.get("metadata"))
         language, now_chosen = language_after_message(
             current, message.get("entities") or [], profile, chosen, channel_choice=choice

@@ -5,7 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.conversation import desk_slots, municipality, valid_language
+from bot.dialogue.conversation import desk_slots, municipality, valid_language
 
 
 class ActionCheckDesk(Action):

@@ -5,7 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.conversation import municipality, profile_slots, valid_language
+from bot.dialogue.conversation import municipality, profile_slots, valid_language
 
 
 class ActionSessionStart(Action):

@@ -7,7 +7,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.content.search import warm_up_in_background
-from bot.conversation import municipality, valid_language, website_answer_slots
+from bot.dialogue.conversation import municipality, valid_language, website_answer_slots
 
 logger = logging.getLogger(__name__)
 # The action server loads this module at start: the search model and index are built then, in

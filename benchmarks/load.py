@@ -8,7 +8,7 @@ In one run, each on loopback and on free ports:
   (tracker store and archive) and Redis (Rasa's lock store), started by ``ScaledAssistant``
   (``tests/e2e/cluster.py``), the client sending each message to the next server in turn (round
   robin, so one conversation's messages alternate between the servers); and, as its baseline, the
-  same setup with one Rasa server. PostgreSQL and Redis come from ``tests/services.py`` (Debian's
+  same setup with one Rasa server. PostgreSQL and Redis come from ``tools/services.py`` (Debian's
   packages, on loopback); skipped with a note when they cannot be started;
 * **Rasa's starter bot**: ``rasa init --no-prompt`` in a temporary folder (trained there), run
   with ``rasa run``, the reference measured on the same machine at the same time.
@@ -227,7 +227,7 @@ def ours_scaled(args, work: Path, servers: int) -> Result:
     name = f"ours, {servers} server{'s' if servers > 1 else ''} (PostgreSQL + Redis)"
     key = "two" if servers > 1 else "one-pg"
     try:
-        from tests import services
+        from tools import services
         from tests.e2e.cluster import ScaledAssistant
     except ImportError as error:
         return Result(name, key, note=f"skipped: the scale-out test helpers are not there ({error})")

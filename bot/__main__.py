@@ -2,7 +2,7 @@
 import os
 import sys
 
-from bot.cli import main
+from bot.ops.cli import main
 
 # Everything this process and the servers it starts create (SQLite files, the spool, exports,
 # reports, logs) is readable by its owner only: it holds citizens' messages.

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bot import clock
-from bot.config import PROJECT_ROOT, get_settings
+from bot.core import clock
+from bot.core.config import PROJECT_ROOT, get_settings
 
 SUPPORTED_LANGUAGES: Tuple[str, ...] = ("nn", "nb", "sv")
 SUPPORTED_COUNTRIES: Tuple[str, ...] = ("NO", "SE")
@@ -1307,7 +1307,7 @@ def desk_status(
     Args:
         municipality: the profile.
         lang: ``nn``, ``nb`` or ``sv``.
-        now: a timezone-aware moment; defaults to :func:`bot.clock.now`.
+        now: a timezone-aware moment; defaults to :func:`bot.core.clock.now`.
         special_day_labels: name the holidays and special days in ``special_days``.
 
     Returns:

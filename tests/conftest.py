@@ -11,8 +11,8 @@ import pytest
 
 from sqlalchemy.engine import make_url
 
-from bot.config import get_settings
-from tests import services
+from bot.core.config import get_settings
+from tools import services
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("nn", "nb", "sv")
@@ -31,14 +31,14 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
 
 # ------------------------------------------------------------------------------------------
-# PostgreSQL and Redis (tests/services.py; `make test` and .ci/run start them)
+# PostgreSQL and Redis (tools/services.py; `make test` and .ci/run start them)
 # ------------------------------------------------------------------------------------------
 
 
 def require_services(what: str) -> None:
     """Fails under CI (``CI=true``), else skips, when the test servers are not running."""
     message = (f"{what} for the tests is not running: start PostgreSQL and Redis with `make services` "
-               f"(= .venv/bin/python -m tests.services start)")
+               f"(= .venv/bin/python -m tools.services start)")
     if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
         pytest.fail(f"CI=true and {message}", pytrace=False)
     pytest.skip(message)
@@ -86,7 +86,7 @@ def drop_postgres_database(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def _migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bot.archive.db import upgrade
+    from bot.storage.db import upgrade
 
     path = tmp_path_factory.mktemp("template") / "archive.db"
     upgrade(f"sqlite:///{path}")
@@ -96,7 +96,7 @@ def _migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _migrated_postgres_template(postgres_url: str) -> str:
-    from bot.archive.db import upgrade
+    from bot.storage.db import upgrade
 
     url = make_postgres_database(postgres_url, "template_archive")
     upgrade(url)
@@ -106,8 +106,8 @@ def _migrated_postgres_template(postgres_url: str) -> str:
 
 
 def drop_engine(url: str) -> None:
-    """Closes the connections that bot.archive.db's cached engine holds to ``url``."""
-    from bot.archive.db import engine_for
+    """Closes the connections that bot.storage.db's cached engine holds to ``url``."""
+    from bot.storage.db import engine_for
 
     engine_for(url).dispose()
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import List
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 
 EXCERPTS = PROJECT_ROOT.parent / "shared" / "benchmarks" / "municipal-pages" / "municipal_pages_excerpts.jsonl"
 

@@ -21,8 +21,8 @@ import sys
 import pytest
 import yaml
 
-from bot.archive.db import upgrade
-from bot.config import PROJECT_ROOT
+from bot.storage.db import upgrade
+from bot.core.config import PROJECT_ROOT
 from bot.content import search as search_module
 from bot.content.answer import answer, threshold
 from bot.content.evaluate import QuestionFile, cross_lingual, load_questions, run_questions

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 # predicts them, so Rasa reports them as unused. Any other warning fails the test.
 SENT_OUTSIDE_THE_DIALOGUE = {"utter_staff_took_over", "utter_staff_left", "utter_personal_data_warning",
                              "utter_crisis",  # utter_crisis: sent by action_give_crisis_message
-                             "utter_service_trouble",  # said by the Rasa server itself (bot/resilience.py)
+                             "utter_service_trouble",  # said by the Rasa server itself (bot/rasa_server/patches/resilience.py)
                              "utter_rate_limited",  # by the channels (bot/channels/limits.py)
                              "utter_handoff_capped"}  # by action_prepare_handoff (bot/handoff/limit.py)
 

@@ -33,17 +33,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import clock
-from bot.archive.db import session_scope
-from bot.archive.models import (
-    ArchiveRecord,
-    Handoff,
-    HandoffEvent,
-    Kind,
-    OutboxDelivery,
-    OutboxMessage,
-    utc,
-)
+from bot.core import clock
+from bot.storage.db import session_scope
+from bot.archive.models import ArchiveRecord, Kind
+from bot.handoff.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
+from bot.storage.base import utc
 
 FORMATS: Tuple[str, ...] = ("noark5", "jsonl")
 

@@ -1,4 +1,4 @@
-"""Tables of the archive, the handoff queue and the staff outbox (SQLAlchemy 1.4, 2.0 style).
+"""Tables of the archive: its records and the purge log (SQLAlchemy 1.4, 2.0 style).
 
 Every table here is append-only: rows are inserted, never updated or deleted in place (the only
 deletion is ``python -m bot archive purge`` under the retention policy). A correction is a new
@@ -6,37 +6,9 @@ row that points at the row it corrects; a handoff's state is its latest event.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
-)
-from sqlalchemy.orm import declarative_base
-
-# Stable constraint names so that Alembic migrations work the same on SQLite and PostgreSQL.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-Base = declarative_base(metadata=metadata)
-
-# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
-Id = BigInteger().with_variant(Integer(), "sqlite")
+from bot.storage.base import Base, Id
 
 
 class Kind:
@@ -92,64 +64,6 @@ class ArchiveRecord(Base):
     corrects_id = Column(Id, ForeignKey("archive_records.id"), nullable=True)
 
 
-class Handoff(Base):
-    """A conversation handed to staff. Its state is the latest :class:`HandoffEvent`."""
-
-    __tablename__ = "handoffs"
-
-    id = Column(Id, primary_key=True, autoincrement=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    reason = Column(String(32), nullable=False)
-    language = Column(String(8), nullable=True)
-    channel = Column(String(64), nullable=True)
-    created_at = Column(DateTime(timezone=True), nullable=False)
-    due_at = Column(DateTime(timezone=True), nullable=False)
-    record_id = Column(Id, ForeignKey("archive_records.id"), nullable=True)
-    # A keyed hash of the client address (never the address), to cap new handoffs per address.
-    client_key = Column(String(64), nullable=True, index=True)
-
-
-class HandoffEvent(Base):
-    """A change of a handoff's state: open, claimed, answered, closed (and notes)."""
-
-    __tablename__ = "handoff_events"
-
-    id = Column(Id, primary_key=True, autoincrement=True)
-    handoff_id = Column(Id, ForeignKey("handoffs.id"), nullable=False, index=True)
-    status = Column(String(16), nullable=False)
-    actor = Column(String(255), nullable=True)
-    at = Column(DateTime(timezone=True), nullable=False)
-    detail = Column(Text, nullable=True)
-
-
-class OutboxMessage(Base):
-    """A staff message waiting to be delivered to the citizen by the conversation's channel."""
-
-    __tablename__ = "outbox_messages"
-
-    id = Column(Id, primary_key=True, autoincrement=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    channel = Column(String(64), nullable=True)
-    recipient_id = Column(String(255), nullable=False)
-    text = Column(Text, nullable=False)
-    author = Column(String(255), nullable=False)
-    created_at = Column(DateTime(timezone=True), nullable=False)
-    handoff_id = Column(Id, ForeignKey("handoffs.id"), nullable=True)
-    record_id = Column(Id, ForeignKey("archive_records.id"), nullable=True)
-
-
-class OutboxDelivery(Base):
-    """The outcome of delivering an outbox message (one row per message)."""
-
-    __tablename__ = "outbox_deliveries"
-
-    id = Column(Id, primary_key=True, autoincrement=True)
-    outbox_id = Column(Id, ForeignKey("outbox_messages.id"), nullable=False, unique=True)
-    delivered = Column(Boolean, nullable=False)
-    at = Column(DateTime(timezone=True), nullable=False)
-    detail = Column(Text, nullable=True)
-
-
 class PurgeLog(Base):
     """What the retention purge deleted, and under which policy (kept after the purge)."""
 
@@ -161,10 +75,3 @@ class PurgeLog(Base):
     conversation_id = Column(String(255), nullable=False)
     records_deleted = Column(Integer, nullable=False)
     policy = Column(Text, nullable=False)
-
-
-def utc(value: datetime) -> datetime:
-    """Returns an aware UTC datetime (SQLite hands back naive ones)."""
-    from datetime import timezone
-
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

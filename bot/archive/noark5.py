@@ -72,7 +72,8 @@ from bot.archive.export import (
     period_bounds,
     sha256_file,
 )
-from bot.archive.models import ArchiveRecord, Kind, utc
+from bot.archive.models import ArchiveRecord, Kind
+from bot.storage.base import utc
 
 ARKIVSTRUKTUR_NS = "http://www.arkivverket.no/standarder/noark5/arkivstruktur"
 ADDML_NS = "http://www.arkivverket.no/standarder/addml"

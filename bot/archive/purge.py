@@ -50,20 +50,14 @@ from typing import Dict, List, Mapping, Optional, Tuple
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot.core import clock
 from bot.archive import purge_stores as stores
-from bot.archive.db import session_scope
+from bot.storage.db import session_scope
 from bot.archive.export import iso_utc
-from bot.archive.models import (
-    ArchiveRecord,
-    Handoff,
-    HandoffEvent,
-    OutboxDelivery,
-    OutboxMessage,
-    PurgeLog,
-    utc,
-)
-from bot.config import SettingsError, get_settings
+from bot.archive.models import ArchiveRecord, PurgeLog
+from bot.handoff.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
+from bot.storage.base import utc
+from bot.core.config import SettingsError, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +304,7 @@ def purge(
             event) happened before this day (00:00 UTC) are considered.
         actor: who runs the purge (written to the purge log).
         url: the archive's database URL; defaults to the configured ``DATABASE_URL``.
-        now: the current time; defaults to :func:`bot.clock.now`.
+        now: the current time; defaults to :func:`bot.core.clock.now`.
         dry_run: only report what would be deleted.
         tracker_url: the tracker store's URL; defaults to the configured ``TRACKER_STORE_URL``.
         spool_dir: the archive's spool folder; defaults to the configured ``SPOOL_DIR``.

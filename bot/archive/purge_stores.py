@@ -26,7 +26,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, 
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
-from bot.archive.db import engine_for
+from bot.storage.db import engine_for
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.archive.db import ensure_schema, session_scope
+from bot.storage.db import ensure_schema, session_scope
 from bot.archive.models import ArchiveRecord, Kind
 from bot.archive.records import append_record, exists, key_for
-from bot.config import get_settings
+from bot.core.config import get_settings
 from bot.handoff.limit import CLIENT_KEY
 from bot.handoff.queue import open_handoff
 from bot.municipality import load_municipality

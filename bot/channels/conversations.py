@@ -19,8 +19,8 @@ from typing import Optional, Tuple
 
 from sqlalchemy.exc import IntegrityError
 
-from bot import clock
-from bot.archive.db import ensure_schema, session_scope
+from bot.core import clock
+from bot.storage.db import ensure_schema, session_scope
 from bot.channels.models import ConversationSecret
 
 SECRET_HEADER = "X-Conversation-Secret"

@@ -115,7 +115,7 @@ class PublicLimits:
 
     @classmethod
     def from_settings(cls) -> "PublicLimits":
-        from bot.config import get_settings
+        from bot.core.config import get_settings
 
         settings = get_settings()
         return cls(settings.messages_per_address, settings.messages_per_conversation,
@@ -134,7 +134,7 @@ def refusal_text(language: str) -> str:
     """``utter_rate_limited`` for the configured municipality, with its emergency numbers."""
     from bot.municipality import load_municipality
     from bot.safety.numbers import number_slots
-    from bot.texts import response_text
+    from bot.dialogue.responses import response_text
 
     profile = load_municipality()
     values: Dict[str, Any] = dict(number_slots(profile.country, profile.local_numbers), phone=profile.phone)

@@ -51,9 +51,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from bot import clock
-from bot.archive.db import ensure_schema, session_scope
-from bot.archive.models import ArchiveRecord, Kind, OutboxDelivery, OutboxMessage, utc
+from bot.core import clock
+from bot.storage.db import ensure_schema, session_scope
+from bot.archive.models import ArchiveRecord, Kind
+from bot.handoff.models import OutboxDelivery, OutboxMessage
+from bot.storage.base import utc
 from bot.channels.checks import escaped, unreadable_reason
 from bot.channels.limits import SlidingWindow, refusal_text
 from bot.channels.graph import (
@@ -65,7 +67,7 @@ from bot.channels.graph import (
     SendResult,
 )
 from bot.channels.models import MAX_MID_LENGTH, MessengerSeenMessage
-from bot.config import get_settings
+from bot.core.config import get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, String
 
-from bot.archive.models import Base, Id
+from bot.storage.base import Base, Id
 
 #: Longest message id accepted (Meta's ids are about 100 characters).
 MAX_MID_LENGTH = 255

@@ -17,7 +17,7 @@ Routes (the Rasa server's ``--cors`` origins apply to all of them, preflight inc
     the bot's messages as a JSON list, like Rasa's REST channel, each with ``lang``: the
     conversation's language after the turn, so the widget can mark every message with the
     language it is written in. A ``language`` in the metadata is the citizen's choice in the
-    widget and counts as an explicit request (``bot.conversation.channel_language_choice``).
+    widget and counts as an explicit request (``bot.dialogue.conversation.channel_language_choice``).
     Bad requests get a JSON ``{"error": ...}`` with 400 (or 413 for a message over
     :data:`MAX_MESSAGE_LENGTH` characters); see ``checks.py``, shared with the REST channel.
     A failure while answering gets 503, never a 500. Too many messages from one address or in

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 from bot.content.dates import only_past
 from bot.content.search import Hit, search
 
@@ -132,7 +132,7 @@ def decide(question: str, hits: Sequence[Hit], minimum: Optional[float] = None,
 
 def local_today(municipality: str) -> date:
     """Today in the municipality's time zone (UTC for content without a profile)."""
-    from bot import clock
+    from bot.core import clock
     from bot.municipality import MunicipalityError, load_municipality
 
     try:

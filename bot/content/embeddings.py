@@ -26,7 +26,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from sqlalchemy import delete, select
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 from bot.content.models import ContentEmbedding
 
 logger = logging.getLogger(__name__)

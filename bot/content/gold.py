@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 
 WEBSITES = PROJECT_ROOT / "data" / "website"
 _SPACE = re.compile(r"\s+")

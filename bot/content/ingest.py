@@ -19,8 +19,8 @@ import requests
 from lxml import etree
 from sqlalchemy import delete, select
 
-from bot import clock
-from bot.archive.db import ensure_schema, session_scope
+from bot.core import clock
+from bot.storage.db import ensure_schema, session_scope
 from bot.content.models import ContentPage, ContentPassage
 from bot.content.pages import MAX_PAGE_BYTES, PageError, ParsedPage, parse_page
 from bot.content.passages import passages_of

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 
-from bot.archive.models import Base, Id
+from bot.storage.base import Base, Id
 
 
 class ContentPage(Base):

@@ -16,8 +16,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, select
 
-from bot.archive.db import database_url, ensure_schema, session_scope
-from bot.config import PROJECT_ROOT
+from bot.storage.db import database_url, ensure_schema, session_scope
+from bot.core.config import PROJECT_ROOT
 from bot.content.models import ContentPage, ContentPassage
 
 VERSION_CHECK_SECONDS = 5.0

@@ -14,10 +14,10 @@ from typing import Any, Iterable, Mapping, Optional
 
 from sqlalchemy import func, select
 
-from bot.archive.db import ensure_schema, session_scope
-from bot.archive.models import Handoff
+from bot.storage.db import ensure_schema, session_scope
+from bot.handoff.models import Handoff
 from bot.handoff.queue import unclosed_handoff
-from bot.handoff.reasons import URGENT_REASONS
+from bot.core.reasons import URGENT_REASONS
 
 WINDOW = timedelta(hours=1)
 CLIENT_KEY = "client_key"

@@ -10,9 +10,10 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from sqlalchemy import select
 
-from bot import clock
-from bot.archive.db import ensure_schema, session_scope
-from bot.archive.models import OutboxDelivery, OutboxMessage, utc
+from bot.core import clock
+from bot.storage.db import ensure_schema, session_scope
+from bot.handoff.models import OutboxDelivery, OutboxMessage
+from bot.storage.base import utc
 
 
 def take_pending(conversation_id: str, channels: Sequence[str], url: Optional[str] = None) -> List[Dict[str, Any]]:

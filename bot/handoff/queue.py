@@ -1,7 +1,7 @@
 """The handoff queue: what staff must answer, and the state of each handoff.
 
 A handoff moves open → claimed → answered → closed. Its state is its latest
-:class:`~bot.archive.models.HandoffEvent`; every change is also an archive record, so the
+:class:`~bot.handoff.models.HandoffEvent`; every change is also an archive record, so the
 public record shows who took over a conversation, what they wrote and when.
 """
 from __future__ import annotations
@@ -13,15 +13,17 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import clock
-from bot.archive.db import ensure_schema, session_scope
-from bot.archive.models import ArchiveRecord, Handoff, HandoffEvent, Kind, OutboxMessage, utc
+from bot.core import clock
+from bot.storage.db import ensure_schema, session_scope
+from bot.archive.models import ArchiveRecord, Kind
+from bot.handoff.models import Handoff, HandoffEvent, OutboxMessage
+from bot.storage.base import utc
 from bot.archive.records import append_record
 from bot.handoff import rasa_api
 from bot.handoff.due import due_time
-from bot.handoff.reasons import URGENT_REASONS
+from bot.core.reasons import URGENT_REASONS
 from bot.municipality import Municipality, load_municipality
-from bot.texts import response_text
+from bot.dialogue.responses import response_text
 
 OPEN, CLAIMED, ANSWERED, CLOSED = "open", "claimed", "answered", "closed"
 STATUSES = (OPEN, CLAIMED, ANSWERED, CLOSED)

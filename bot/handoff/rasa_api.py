@@ -3,7 +3,7 @@
 While a staff member has claimed a conversation the bot must stay silent; Rasa's own
 ``pause``/``resume`` events do exactly that and reach the archive like every other event.
 
-The API accepts only tokens signed with ``RASA_JWT_SECRET`` (see :mod:`bot.rasa_launch`), sent
+The API accepts only tokens signed with ``RASA_JWT_SECRET`` (see :mod:`bot.ops.rasa_launch`), sent
 in the ``Authorization`` header, never in the URL.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import requests
 
-from bot.config import get_settings
+from bot.core.config import get_settings
 
 TOKEN_SECONDS = 60
 

@@ -34,7 +34,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 
 LANGUAGES: Tuple[str, ...] = ("nn", "nb", "sv")
 SETTINGS_FILE = PROJECT_ROOT / "data" / "nlu_check.yml"

@@ -12,7 +12,7 @@ The report is kept in ``DATA_DIR/nlu_report/`` (``last_report.json``, ``last_rep
 prints what changed since then. Training times: the NLU-only retrain is measured every time, with an empty training cache
 (as after an edit of the examples);
 the full training (``rasa train``, dialogue included) is measured with ``--full-train`` and
-otherwise taken from the last ``python -m bot train`` (``bot.model`` records it).
+otherwise taken from the last ``python -m bot train`` (``bot.ops.model`` records it).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.config import PROJECT_ROOT, get_settings
+from bot.core.config import PROJECT_ROOT, get_settings
 
 LANGUAGES = ("nn", "nb", "sv")
 FULL_TRAIN_LIMIT_S = 180

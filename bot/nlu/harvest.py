@@ -27,7 +27,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set
 
 from sqlalchemy import select
 
-from bot.config import PROJECT_ROOT, get_settings
+from bot.core.config import PROJECT_ROOT, get_settings
 
 LANGUAGES = ("nn", "nb", "sv")
 DEFAULT_BELOW = 0.6
@@ -157,8 +157,9 @@ def collect(
     Returns:
         (candidates per language, number of citizen messages read).
     """
-    from bot.archive.db import ensure_schema, session_scope
-    from bot.archive.models import ArchiveRecord, Handoff, Kind
+    from bot.storage.db import ensure_schema, session_scope
+    from bot.archive.models import ArchiveRecord, Kind
+    from bot.handoff.models import Handoff
     from bot.privacy import mask_for_staff as mask
 
     ensure_schema(url)

@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 from bot.safety.lexicon import normalise
 
 TRAINING_DIR = PROJECT_ROOT / "data" / "safety" / "training"

@@ -15,7 +15,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 CACHE_FILE = PROJECT_ROOT / ".rasa" / "embeddings" / "e5-small-queries.pkl"

@@ -22,7 +22,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 from bot.safety import layer
 
 HELD_OUT_DIR = PROJECT_ROOT / "tests" / "safety"

@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 from bot.safety.lexicon import Phrase, PhraseList, merge, normalise
 
 SAFETY_DIR = PROJECT_ROOT / "data" / "safety"

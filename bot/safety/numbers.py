@@ -15,7 +15,7 @@ from typing import Dict, Mapping, Optional
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 
 NUMBERS_FILE = PROJECT_ROOT / "data" / "safety" / "numbers.yml"
 SLOT_PREFIX = "number_"

@@ -43,7 +43,7 @@ def run(tuning: bool = False, words_only: bool = False, show: int = 30) -> int:
             print(ev.report(scores, show))
             failed |= bool(scores.failed_gates())
         return int(failed)
-    from bot.model import model_path
+    from bot.ops.model import model_path
     from bot.nlu.training import NluParser, quiet_rasa
 
     quiet_rasa()

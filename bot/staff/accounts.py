@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.archive.models import utc
+from bot.storage.base import utc
 from bot.staff import users
 from bot.staff.texts import Words
 from bot.staff.users import StaffUserError

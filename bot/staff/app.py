@@ -23,17 +23,19 @@ from sanic.exceptions import NotFound, SanicException
 from sanic.request import Request
 from sqlalchemy import select
 
-from bot import clock, crisis
-from bot.archive.db import database_url, ensure_schema, session_scope
-from bot.archive.models import ArchiveRecord, Kind, utc
+from bot.core import clock
+from bot.dialogue import crisis
+from bot.storage.db import database_url, ensure_schema, session_scope
+from bot.archive.models import ArchiveRecord, Kind
+from bot.storage.base import utc
 from bot.archive.records import append_record
-from bot.config import get_settings
+from bot.core.config import get_settings
 from bot.handoff import queue
 from bot.handoff.queue import HandoffError
 from bot.municipality import format_moment, load_municipality
 from bot.staff.login_limit import LoginLimiter
 from bot.staff import accounts, charts, statistics, users
-from bot.texts import response_text
+from bot.dialogue.responses import response_text
 from bot.staff.models import StaffSession
 from bot.staff.texts import LANGUAGES, REASONS, TEXTS, Words, ui_language
 
@@ -504,7 +506,7 @@ def main_serve(argv) -> int:
     """``staff serve [--host 127.0.0.1] [--port 8080]``."""
     import argparse
 
-    from bot.config import get_settings
+    from bot.core.config import get_settings
 
     parser = argparse.ArgumentParser(prog="python -m bot staff serve")
     parser.add_argument("--host", default=get_settings().staff_bind_host)

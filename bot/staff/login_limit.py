@@ -16,7 +16,7 @@ from typing import Callable, Optional
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.archive.db import session_scope
+from bot.storage.db import session_scope
 from bot.staff.models import StaffLoginFailures
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Integer, String, Text
 
-from bot.archive.models import Base, Id
+from bot.storage.base import Base, Id
 
 
 class StaffUser(Base):

@@ -20,8 +20,10 @@ from typing import Dict, List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.archive.db import ensure_schema, session_scope
-from bot.archive.models import ArchiveRecord, Handoff, HandoffEvent, Kind, utc
+from bot.storage.db import ensure_schema, session_scope
+from bot.archive.models import ArchiveRecord, Kind
+from bot.handoff.models import Handoff, HandoffEvent
+from bot.storage.base import utc
 from bot.municipality import Municipality
 
 PERIODS = (7, 30, 90)
@@ -415,7 +417,7 @@ def compute(municipality: Municipality, now: datetime, days: int = DEFAULT_DAYS,
 
     Args:
         municipality: the profile (time zone, opening hours).
-        now: a timezone-aware moment (``bot.clock.now()`` in the app).
+        now: a timezone-aware moment (``bot.core.clock.now()`` in the app).
         days: one of :data:`PERIODS`.
         url: the archive database (default: the configured one).
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Dict
 
-# The filter offers every handoff reason, crises first (one list, in bot/handoff/reasons.py).
-from bot.handoff.reasons import REASONS  # noqa: F401  (used by the app and its templates)
+# The filter offers every handoff reason, crises first (one list, in bot/core/reasons.py).
+from bot.core.reasons import REASONS  # noqa: F401  (used by the app and its templates)
 
 TEXTS: Dict[str, Dict[str, str]] = {
     "nb": {

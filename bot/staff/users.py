@@ -12,8 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from bot.archive.db import ensure_schema, session_scope
-from bot.archive.models import utc
+from bot.storage.db import ensure_schema, session_scope
+from bot.storage.base import utc
 from bot.staff.models import StaffAuditLog, StaffSession, StaffUser
 
 ROLES = ("staff", "admin")

@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot.archive.db import session_scope
+from bot.storage.db import session_scope
 from bot.archive.models import ArchiveRecord, Kind
 from tests.browser.helpers import opening, run_axe
 from tests.e2e.assistant import rest as rest_conversation

@@ -43,7 +43,7 @@ UNLIMITED = {"RATE_LIMIT_PER_ADDRESS": "0", "RATE_LIMIT_PER_CONVERSATION": "0", 
 class RunningAssistant:
     """``make run`` in its own process group, with its own ports and data directory.
 
-    With ``only`` (names from ``bot.run.PROCESSES``: rasa, actions, staff) it runs
+    With ``only`` (names from ``bot.ops.run.PROCESSES``: rasa, actions, staff) it runs
     ``python -m bot run --only ...`` instead, e.g. a second Rasa server that uses the action server
     of another RunningAssistant (pass that one's ``actions_port``).
     """

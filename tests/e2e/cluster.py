@@ -8,7 +8,7 @@
   (tracker store and archive) and ``REDIS_URL`` (lock store), and the action server's port.
 
 Each part is a ``RunningAssistant``, so a test can kill (``kill -9``), stop and start one of them
-on its own. Use a database of its own per assistant (``tests.services.create_database``).
+on its own. Use a database of its own per assistant (``tools.services.create_database``).
 """
 from __future__ import annotations
 

@@ -183,7 +183,7 @@ def test_database_unreachable_during_a_conversation_loses_nothing(tmp_path):
 def test_export_of_real_conversations_validates_and_verifies(saltvika, tmp_path):
     from lxml import etree
 
-    from bot.config import get_settings
+    from bot.core.config import get_settings
 
     schemas = get_settings().noark5_schema_dir
     package = tmp_path / "package"

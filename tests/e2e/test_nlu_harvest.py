@@ -8,7 +8,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from bot.archive.db import session_scope
+from bot.storage.db import session_scope
 from bot.archive.models import Kind
 from bot.archive.records import append_record
 from bot.nlu.check import read_examples

@@ -5,7 +5,7 @@ sticky sessions); the dialogue state (the tracker through Rasa's HTTP API) and t
 exactly those of the same conversation with one server on the default SQLite setup. Then the
 faults: a Rasa server killed with ``kill -9`` under load, PostgreSQL restarted mid-conversation,
 the action server down, Redis down. The faults change this checkout's PostgreSQL and Redis
-(``tests/services.py``), so they need those, not servers given by ``TEST_POSTGRES_URL``.
+(``tools/services.py``), so they need those, not servers given by ``TEST_POSTGRES_URL``.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 import redis
 import requests
 
-from tests import services
+from tools import services
 from tests.conftest import require_services
 from tests.e2e.assistant import RunningAssistant, api_headers, rest
 from tests.e2e.cluster import ScaledAssistant, archive_rows
@@ -45,7 +45,7 @@ def own_services(postgres_url, redis_url):
     """The fault tests stop and start the servers, so they must be this checkout's own."""
     if not (services.STATE_FILE.exists() and services.urls().postgres == postgres_url
             and services.urls().redis == redis_url):
-        require_services("PostgreSQL and Redis of this checkout (tests/services.py)")
+        require_services("PostgreSQL and Redis of this checkout (tools/services.py)")
 
 
 @pytest.fixture(scope="module")
@@ -301,7 +301,7 @@ def test_postgres_restart_mid_conversation_loses_nothing(scaled, own_services):
     spooled = sum(len(p.read_text().splitlines()) for s in scaled.rasa for p in s.data_dir.glob("spool/replayed/*"))
     print(f"PostgreSQL outage: {len(answered)} of {len(results)} messages answered, {spooled} events went "
           f"through the spool")
-    assert len(answered) == len(results)  # a short outage only delays the answers (bot/tracker_store.py)
+    assert len(answered) == len(results)  # a short outage only delays the answers (bot/rasa_server/tracker_store.py)
 
 
 def test_kill_9_of_one_rasa_server_under_load(scaled):

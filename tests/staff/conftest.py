@@ -11,10 +11,11 @@ from typing import Optional
 import pytest
 import requests
 
-from bot.archive.db import session_scope, upgrade
-from bot.archive.models import HandoffEvent, Kind
+from bot.storage.db import session_scope, upgrade
+from bot.archive.models import Kind
+from bot.handoff.models import HandoffEvent
 from bot.archive.records import append_record
-from bot.config import get_settings
+from bot.core.config import get_settings
 from bot.handoff import queue
 from bot.municipality import load_municipality
 from bot.staff.users import add_user

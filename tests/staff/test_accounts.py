@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from bot.archive.db import session_scope
+from bot.storage.db import session_scope
 from bot.municipality import load_municipality
 from bot.staff import users
 from bot.staff.models import StaffAuditLog, StaffSession, StaffUser
@@ -313,7 +313,7 @@ def test_the_audit_csv_has_the_filtered_rows_defused_and_is_itself_audited(serve
 
 
 def test_swedish_municipality_gets_swedish_account_pages(db_url, monkeypatch):
-    from bot.config import get_settings
+    from bot.core.config import get_settings
     from tests.staff.conftest import StaffServer
 
     monkeypatch.setenv("MUNICIPALITY", "bjorkvalla")

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from bot.archive.db import session_scope
-from bot.archive.models import ArchiveRecord, Kind, OutboxMessage
-from bot.config import get_settings
-from bot.crisis import CrisisMessage
+from bot.storage.db import session_scope
+from bot.archive.models import ArchiveRecord, Kind
+from bot.handoff.models import OutboxMessage
+from bot.core.config import get_settings
+from bot.dialogue.crisis import CrisisMessage
 from bot.staff.models import StaffSession
 from bot.staff.users import audit_log
 from tests.staff.conftest import ADMIN_PASSWORD, PASSWORD, Client, StaffServer, free_port, put_handoff

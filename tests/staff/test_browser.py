@@ -77,7 +77,7 @@ def test_keyboard_only_staff_journey_has_no_axe_violations(running, db_url, new_
 
 
 def test_swedish_admin_reveal_page_has_no_axe_violations(db_url, new_page, axe_source, monkeypatch):  # noqa: F811
-    from bot.config import get_settings
+    from bot.core.config import get_settings
     from tests.staff.conftest import ADMIN_PASSWORD
 
     monkeypatch.setenv("MUNICIPALITY", "bjorkvalla")
@@ -103,7 +103,7 @@ def test_swedish_admin_reveal_page_has_no_axe_violations(db_url, new_page, axe_s
 
 
 def test_statistics_page_by_keyboard_has_no_axe_violations(db_url, new_page, axe_source, monkeypatch):  # noqa: F811
-    from bot.config import get_settings
+    from bot.core.config import get_settings
     from tests.staff.test_statistics import NOW, fill
 
     monkeypatch.setenv("BOT_CLOCK", NOW.isoformat())

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import crisis
-from bot.archive.db import session_scope
+from bot.dialogue import crisis
+from bot.storage.db import session_scope
 from bot.municipality import load_municipality
 from bot.staff.users import audit_log
 
@@ -79,7 +79,7 @@ def test_end_now_stops_the_message_and_keeps_the_history(admin, db_url):
 
 
 def test_swedish_municipality_gets_the_swedish_page(db_url, monkeypatch):
-    from bot.config import get_settings
+    from bot.core.config import get_settings
     from tests.staff.conftest import ADMIN_PASSWORD, Client, StaffServer
 
     monkeypatch.setenv("MUNICIPALITY", "bjorkvalla")

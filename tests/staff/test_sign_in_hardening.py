@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import get_settings
+from bot.core.config import get_settings
 from tests.staff.conftest import PASSWORD, Client, StaffServer
 
 

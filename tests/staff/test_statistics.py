@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.archive.db import session_scope
-from bot.archive.models import HandoffEvent, Kind
+from bot.storage.db import session_scope
+from bot.archive.models import Kind
+from bot.handoff.models import HandoffEvent
 from bot.archive.records import append_record
-from bot.config import get_settings
+from bot.core.config import get_settings
 from bot.handoff import queue
 from bot.municipality import load_municipality
 from bot.staff import charts, statistics

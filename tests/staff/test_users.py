@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from bot.archive.db import upgrade
+from bot.storage.db import upgrade
 from bot.staff.users import StaffUserError, add_user, audit_log, authenticate, list_users, main_add_user
 
 
@@ -63,8 +63,8 @@ def test_duplicate_name_is_refused(url):
 @pytest.fixture
 def cli(url, monkeypatch, capsys):
     """Runs ``python -m bot staff …`` in-process against ``url``; returns (code, stdout, stderr)."""
-    from bot.cli import main
-    from bot.config import get_settings
+    from bot.ops.cli import main
+    from bot.core.config import get_settings
 
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
@@ -83,7 +83,7 @@ def cli(url, monkeypatch, capsys):
 def open_session(url, name):
     from datetime import datetime, timezone
 
-    from bot.archive.db import session_scope
+    from bot.storage.db import session_scope
     from bot.staff.models import StaffSession
 
     now = datetime.now(timezone.utc)
@@ -145,7 +145,7 @@ def test_cli_end_sessions(url, cli):
 
 
 def test_cli_password_is_never_an_argument():
-    from bot.cli import build_parser
+    from bot.ops.cli import build_parser
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["staff", "set-password", "kari", "--password", "x" * 20])

@@ -197,8 +197,8 @@ async def test_greeting_gives_the_active_crisis_message_first_in_the_conversatio
     from datetime import datetime, timedelta, timezone
 
     from actions.crisis import ActionGiveCrisisMessage
-    from bot import crisis
-    from bot.archive.db import session_scope, upgrade
+    from bot.dialogue import crisis
+    from bot.storage.db import session_scope, upgrade
 
     upgrade()
     texts = {"nn": "Vatnet er stengt.", "nb": "Vannet er stengt.", "sv": "Vattnet är avstängt."}
@@ -219,7 +219,7 @@ async def test_greeting_gives_the_active_crisis_message_first_in_the_conversatio
 
 async def test_greeting_comes_without_the_crisis_message_when_the_database_is_away(monkeypatch, tmp_path):
     from actions.crisis import ActionGiveCrisisMessage
-    from bot.config import get_settings
+    from bot.core.config import get_settings
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/missing/dir/archive.db")
     get_settings.cache_clear()

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from bot.archive.broker import Archive
-from bot.archive.db import session_scope, upgrade
-from bot.archive.models import ArchiveRecord, Handoff, HandoffEvent
+from bot.rasa_server.broker import Archive
+from bot.storage.db import session_scope, upgrade
+from bot.archive.models import ArchiveRecord
+from bot.handoff.models import Handoff, HandoffEvent
 from bot.archive.recorder import ArchiveRecorder
 from bot.archive.spool import Spool
 

@@ -17,19 +17,13 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from bot.archive import noark5
-from bot.archive.db import session_scope, upgrade
+from bot.storage.db import session_scope, upgrade
 from bot.archive.export import ExportError, export
-from bot.archive.models import (
-    ArchiveRecord,
-    Handoff,
-    HandoffEvent,
-    OutboxDelivery,
-    OutboxMessage,
-    PurgeLog,
-)
+from bot.archive.models import ArchiveRecord, PurgeLog
+from bot.handoff.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
 from bot.archive.purge import PurgeForbidden, purge
 from bot.archive.verify import verify
-from bot.config import get_settings
+from bot.core.config import get_settings
 from tests.unit import archive_fixtures as fx
 
 SCHEMA_DIR = get_settings().noark5_schema_dir

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 
 spec = importlib.util.spec_from_file_location("audit_tool", PROJECT_ROOT / "tools" / "audit.py")
 audit = importlib.util.module_from_spec(spec)

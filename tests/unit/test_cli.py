@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import get_settings
+from bot.ops.cli import main
+from bot.core.config import get_settings
 from bot.municipality import clear_cache
 
 PROFILE = (Path(__file__).resolve().parents[2] / "data" / "municipalities" / "storlia.yml").read_text(encoding="utf-8")

@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.config import SettingsError, get_settings
+from bot.core.config import SettingsError, get_settings
 
 
 def test_defaults(monkeypatch):

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from bot.archive.db import session_scope, upgrade
+from bot.storage.db import session_scope, upgrade
 from bot.content.answer import decide, snippet_of
 from bot.content.ingest import ingest
 from bot.content.models import ContentPage, ContentPassage

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from bot.archive.db import session_scope, upgrade
+from bot.storage.db import session_scope, upgrade
 from bot.content import embeddings
 from bot.content.answer import snippet_of
 from bot.content.dates import dates_in, only_past

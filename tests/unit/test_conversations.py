@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.archive.db import upgrade
+from bot.storage.db import upgrade
 from bot.channels.conversations import (conversation_id, issue_secret, new_widget_conversation,
                                         secret_matches)
 

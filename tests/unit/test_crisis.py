@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot import crisis
-from bot.archive.db import session_scope, upgrade
+from bot.dialogue import crisis
+from bot.storage.db import session_scope, upgrade
 from bot.municipality import load_municipality
 
 NOW = datetime(2026, 11, 17, 9, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in Norway
@@ -111,7 +111,7 @@ def test_migrations_create_exactly_the_tables_the_models_describe(url):
     import bot.channels.models  # noqa: F401  (all tables share one metadata)
     import bot.content.models  # noqa: F401
     import bot.staff.models  # noqa: F401
-    from bot.archive.models import metadata
+    from bot.storage.base import metadata
 
     engine = create_engine(url)
     with engine.connect() as connection:

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot.archive.db import session_scope, upgrade
-from bot.archive.models import Handoff, HandoffEvent, Kind, OutboxMessage
+from bot.storage.db import session_scope, upgrade
+from bot.archive.models import Kind
+from bot.handoff.models import Handoff, HandoffEvent, OutboxMessage
 from bot.archive.records import append_record
 from bot.handoff import queue
 

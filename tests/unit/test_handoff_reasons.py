@@ -1,6 +1,6 @@
 import pytest
 
-from bot.handoff.reasons import handoff_reason
+from bot.core.reasons import handoff_reason
 
 
 @pytest.mark.parametrize(

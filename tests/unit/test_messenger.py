@@ -24,8 +24,9 @@ import pytest
 from sanic import Sanic
 from sqlalchemy import select
 
-from bot.archive.db import session_scope, upgrade
-from bot.archive.models import Kind, OutboxDelivery, OutboxMessage
+from bot.storage.db import session_scope, upgrade
+from bot.archive.models import Kind
+from bot.handoff.models import OutboxDelivery, OutboxMessage
 from bot.archive.records import append_record
 from bot.channels import messenger
 from bot.channels.messenger import (
@@ -40,7 +41,7 @@ from bot.channels.messenger import (
     to_quick_replies,
 )
 from bot.channels.models import MessengerSeenMessage
-from bot.config import get_settings
+from bot.core.config import get_settings
 from tests.fake_graph import FakeGraph
 
 SECRET = "app-secret-for-tests"

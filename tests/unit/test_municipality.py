@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from bot import clock
+from bot.core import clock
 from bot import municipality as mod
-from bot.config import PROJECT_ROOT, get_settings
+from bot.core.config import PROJECT_ROOT, get_settings
 from bot.municipality import (
     MunicipalityError,
     day_label,

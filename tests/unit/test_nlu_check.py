@@ -174,7 +174,7 @@ def test_broken_yaml_is_reported_with_its_line(project):
 
 def test_the_command_exits_1_and_prints_path_and_line(project, monkeypatch, capsys):
     import bot.nlu.check as module
-    from bot.cli import main
+    from bot.ops.cli import main
 
     rewrite(project / "nlu" / "nb" / "main.yml", "    - hallo dere\n", "")
     monkeypatch.setattr(module, "check", lambda: run(project))

@@ -8,8 +8,9 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.archive.db import session_scope, upgrade
-from bot.archive.models import Handoff, Kind
+from bot.storage.db import session_scope, upgrade
+from bot.archive.models import Kind
+from bot.handoff.models import Handoff
 from bot.archive.recorder import ArchiveRecorder
 from bot.archive.records import append_record
 from bot.nlu.check import read_examples
@@ -135,7 +136,7 @@ def test_the_since_date_and_the_threshold(archive, tmp_path):
 
 
 def test_an_empty_archive_gives_empty_review_files(tmp_path, capsys):
-    from bot.cli import main
+    from bot.ops.cli import main
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     summary = harvest(date(2026, 11, 17), out_dir=tmp_path / "review", url=url)

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.archive.db import engine_for
-from bot.config import PROJECT_ROOT
+from bot.storage.db import engine_for
+from bot.core.config import PROJECT_ROOT
 from bot.privacy import find_personal_data, mask_for_staff
 
 VALID = "01019050188"  # check digits valid, born 1 January 1990
@@ -55,7 +55,7 @@ def test_a_database_error_does_not_log_the_message(tmp_path, caplog):
 
 
 def test_the_tracker_store_engine_hides_parameters(tmp_path):
-    from bot.tracker_store import ResilientSQLTrackerStore
+    from bot.rasa_server.tracker_store import ResilientSQLTrackerStore
 
     store = ResilientSQLTrackerStore(dialect="sqlite", db=str(tmp_path / "tracker.db"))
     assert store.engine.hide_parameters is True

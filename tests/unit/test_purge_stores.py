@@ -22,13 +22,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 import bot.archive.spool as spool_module
-from bot.archive.db import engine_for, session_scope, upgrade
+from bot.storage.db import engine_for, session_scope, upgrade
 from bot.archive.models import ArchiveRecord, PurgeLog
 from bot.archive.purge import OTHER_STORES, purge
 from bot.archive.spool import Spool
 from bot.channels.models import MessengerSeenMessage
-from bot.cli import main
-from bot.config import get_settings
+from bot.ops.cli import main
+from bot.core.config import get_settings
 from bot.staff.models import StaffSession
 from tests.conftest import drop_postgres_database, make_postgres_database
 from tests.unit import archive_fixtures as fx

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import get_settings
-from bot.rasa_launch import OpenApiRefused, rasa_arguments
-from bot.run import api_secret, server_commands
+from bot.core.config import get_settings
+from bot.ops.rasa_launch import OpenApiRefused, rasa_arguments
+from bot.ops.run import api_secret, server_commands
 
 
 @pytest.mark.parametrize("secret", ["s3cret", "-starts-with-a-dash"])

@@ -5,7 +5,7 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from bot import rasa_speedups
+from bot.rasa_server.patches import speedups as rasa_speedups
 
 VALID = [
     {"events": [], "responses": []},

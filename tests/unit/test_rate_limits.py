@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.archive.db import session_scope
-from bot.archive.models import ArchiveRecord, Handoff
+from bot.storage.db import session_scope
+from bot.archive.models import ArchiveRecord
+from bot.handoff.models import Handoff
 from bot.archive.recorder import ArchiveRecorder
 from bot.channels.limits import SlidingWindow, accepted_language, client_address, client_key, refusal_text
 from bot.handoff.limit import client_key_of, handoff_allowed
@@ -80,7 +81,7 @@ def test_the_refusal_follows_the_browser_language(header, expected):
 @pytest.mark.parametrize("municipality", ["saltvika", "bjorkvalla"])
 @pytest.mark.parametrize("language", ["nn", "nb", "sv"])
 def test_the_refusal_names_the_emergency_numbers_and_the_switchboard(monkeypatch, municipality, language):
-    from bot.config import get_settings
+    from bot.core.config import get_settings
 
     monkeypatch.setenv("MUNICIPALITY", municipality)
     get_settings.cache_clear()

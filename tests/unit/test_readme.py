@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 
 TOP_LEVEL = ("bot/", "tests/", "data/", "docs/", "benchmarks/", "actions/", ".ci/")
 PLACEHOLDER = re.compile(r"[<>*{}$]|\.\.\.|…")

@@ -10,7 +10,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, FollowupAction, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.resilience import APOLOGY, apologise_when_action_server_fails
+from bot.rasa_server.patches.resilience import APOLOGY, apologise_when_action_server_fails
 from bot.safety.numbers import number_slots
 from tests.conftest import PROJECT_ROOT
 from tests.e2e.assistant import free_port
@@ -103,7 +103,7 @@ def test_every_language_has_the_apology(domain):
 def test_an_unreachable_redis_is_explained_in_one_log_line(caplog):
     from rasa.core.lock_store import RedisLockStore
 
-    from bot.resilience import harden_lock_store
+    from bot.rasa_server.patches.resilience import harden_lock_store
 
     harden_lock_store()
     port = free_port()  # nothing listens there
@@ -120,7 +120,7 @@ async def test_a_message_waiting_behind_a_dead_servers_lock_is_served_once_that_
 
     from rasa.core.lock_store import InMemoryLockStore
 
-    from bot.resilience import harden_lock_store
+    from bot.rasa_server.patches.resilience import harden_lock_store
 
     harden_lock_store()
     store = InMemoryLockStore()

@@ -7,7 +7,7 @@ import pytest
 from rasa.shared.core.events import ConversationPaused, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.safety import paused
+from bot.rasa_server.patches import paused
 from tests.conftest import LANGUAGES
 
 TEXTS = {"nn": "hjelp, det brenn i kjøkkenet", "nb": "hjelp, det brenner på kjøkkenet", "sv": "hjälp, det brinner i köket"}

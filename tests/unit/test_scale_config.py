@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.config import SettingsError, get_settings
-from bot.run import lock_store_config, tracker_store_config, write_runtime_endpoints
+from bot.core.config import SettingsError, get_settings
+from bot.ops.run import lock_store_config, tracker_store_config, write_runtime_endpoints
 
 
 def endpoints(monkeypatch, **environment):
@@ -17,17 +17,17 @@ def endpoints(monkeypatch, **environment):
 
 def test_neither_set_everything_stays_on_sqlite(monkeypatch, tmp_path):
     written = endpoints(monkeypatch)
-    assert written["tracker_store"] == {"type": "bot.tracker_store.ArchivingSQLTrackerStore", "dialect": "sqlite",
+    assert written["tracker_store"] == {"type": "bot.rasa_server.tracker_store.ArchivingSQLTrackerStore", "dialect": "sqlite",
                                          "db": str(tmp_path / "var" / "tracker.db")}
     assert "lock_store" not in written  # Rasa's in-memory lock store: one Rasa server
     assert get_settings().database_url == f"sqlite:///{tmp_path / 'var' / 'archive.db'}"
-    assert written["event_broker"]["type"] == "bot.archive.broker.ArchiveEventBroker"
+    assert written["event_broker"]["type"] == "bot.rasa_server.broker.ArchiveEventBroker"
 
 
 def test_postgresql_and_redis_for_several_servers(monkeypatch):
     written = endpoints(monkeypatch, DATABASE_URL="postgresql://assistant:s%40cret@db.internal:5433/assistant",
                         REDIS_URL="redis://:hemmeleg@cache.internal:6380/2")
-    assert written["tracker_store"] == {"type": "bot.tracker_store.ResilientSQLTrackerStore",
+    assert written["tracker_store"] == {"type": "bot.rasa_server.tracker_store.ResilientSQLTrackerStore",
                                         "dialect": "postgresql", "db": "assistant",
                                         "url": "db.internal", "port": 5433, "username": "assistant",
                                         "password": "s@cret"}
@@ -52,7 +52,7 @@ def test_postgresql_tracker_store_is_what_rasa_builds_from_the_config(postgres_u
     from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.tracker_store import ResilientSQLTrackerStore
+    from bot.rasa_server.tracker_store import ResilientSQLTrackerStore
 
     store = TrackerStore.create(EndpointConfig.from_dict(tracker_store_config(postgres_url)), Domain.empty())
     try:

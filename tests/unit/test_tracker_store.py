@@ -1,4 +1,4 @@
-"""Rasa's tracker store on PostgreSQL across a restart and an outage (bot/tracker_store.py)."""
+"""Rasa's tracker store on PostgreSQL across a restart and an outage (bot/rasa_server/tracker_store.py)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -13,9 +13,9 @@ from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot import tracker_store as resilient
-from bot.run import tracker_store_config
-from tests import services
+from bot.rasa_server import tracker_store as resilient
+from bot.ops.run import tracker_store_config
+from tools import services
 
 
 class Collecting(EventBroker):

@@ -9,7 +9,7 @@ archived as always.
 
 Checked against Rasa 3.6.21; ``tests/unit/test_safety_paused.py`` fails when Rasa changes the
 method this replaces. Installed by :func:`install`, called where the Rasa server installs its
-other patches (the archive's event broker, ``bot/archive/broker.py``).
+other patches (the archive's event broker, ``bot/rasa_server/broker.py``).
 """
 from __future__ import annotations
 

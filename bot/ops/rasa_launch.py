@@ -1,4 +1,4 @@
-"""``python -m bot.rasa_launch run ...``: Rasa's own command line, with its HTTP API always authenticated.
+"""``python -m bot.ops.rasa_launch run ...``: Rasa's own command line, with its HTTP API always authenticated.
 
 Rasa serves its HTTP API (trackers, events, the model) only with ``--enable-api``, and then
 without any check unless given ``--auth-token`` (which clients must send in the URL) or

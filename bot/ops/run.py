@@ -16,9 +16,9 @@ from typing import Collection, Dict, List, Optional
 
 import yaml
 
-from bot.archive.db import upgrade
-from bot.config import PROJECT_ROOT, Settings, get_settings
-from bot.model import train
+from bot.storage.db import upgrade
+from bot.core.config import PROJECT_ROOT, Settings, get_settings
+from bot.ops.model import train
 from bot.municipality import load_municipality
 
 
@@ -29,9 +29,9 @@ def tracker_store_config(url: str) -> Dict[str, object]:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        return {"type": "bot.tracker_store.ArchivingSQLTrackerStore", "dialect": "sqlite", "db": parsed.database}
-    # A server database can restart under a running assistant: see bot/tracker_store.py.
-    config: Dict[str, object] = {"type": "bot.tracker_store.ResilientSQLTrackerStore",
+        return {"type": "bot.rasa_server.tracker_store.ArchivingSQLTrackerStore", "dialect": "sqlite", "db": parsed.database}
+    # A server database can restart under a running assistant: see bot/rasa_server/tracker_store.py.
+    config: Dict[str, object] = {"type": "bot.rasa_server.tracker_store.ResilientSQLTrackerStore",
                                  "dialect": parsed.drivername, "db": parsed.database}
     # Rasa passes the endpoint's ``url`` as the host; a ``host`` key as well would be given twice.
     for key, value in (("url", parsed.host), ("port", parsed.port), ("username", parsed.username),
@@ -101,9 +101,9 @@ def server_commands(settings: Settings, model: Path, endpoints: Path) -> Dict[st
             *(["--debug"] if settings.log_level == "DEBUG" else []),
         ],
         # The HTTP API (pause and resume from the staff app) only with tokens signed by
-        # RASA_JWT_SECRET: bot.rasa_launch refuses to serve it otherwise.
+        # RASA_JWT_SECRET: bot.ops.rasa_launch refuses to serve it otherwise.
         "rasa server": [
-            python, "-m", "bot.rasa_launch", "run", "--enable-api",
+            python, "-m", "bot.ops.rasa_launch", "run", "--enable-api",
             "--interface", settings.bind_host, "--port", str(settings.rasa_port),
             "--model", str(model), "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
@@ -123,7 +123,7 @@ def ingest_demo_content_if_empty(municipality: str) -> None:
 
     from sqlalchemy import select
 
-    from bot.archive.db import session_scope
+    from bot.storage.db import session_scope
     from bot.content.ingest import ingest
     from bot.content.models import ContentPage
 

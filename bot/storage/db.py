@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import get_settings
+from bot.core.config import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -38,10 +38,10 @@ _lock_store_hardened = False
 def conversation_language(tracker: Any) -> Optional[str]:
     """The language the slot-validation action would have chosen after the latest message.
 
-    That action cannot run either, so the same decision (``bot.conversation.language_after_message``)
+    That action cannot run either, so the same decision (``bot.dialogue.conversation.language_after_message``)
     is made here from the message's ``language`` entity, which the Rasa server's own NLU adds.
     """
-    from bot.conversation import channel_language_choice, language_after_message, municipality
+    from bot.dialogue.conversation import channel_language_choice, language_after_message, municipality
 
     try:
         profile = municipality()

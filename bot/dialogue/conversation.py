@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
-from bot.handoff.reasons import handoff_reason
+from bot.core.reasons import handoff_reason
 from bot.language.detector import Detection, resolve_language
 from bot.municipality import Municipality, desk_status, load_locale, load_municipality
 from bot.safety.numbers import number_slots
@@ -142,8 +142,8 @@ def handoff_allowed_now(conversation_id: str, events: Iterable[Mapping[str, Any]
 
     A database that cannot be asked never stops a handoff: the citizen's case matters more.
     """
-    from bot import clock
-    from bot.config import get_settings
+    from bot.core import clock
+    from bot.core.config import get_settings
     from bot.handoff.limit import client_key_of, handoff_allowed
 
     try:

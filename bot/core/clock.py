@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from bot.config import get_settings
+from bot.core.config import get_settings
 
 
 def now() -> datetime:

@@ -12,7 +12,7 @@ from typing import Dict, List, Mapping, Optional
 
 from sqlalchemy import JSON, Column, DateTime, String, select
 
-from bot.archive.models import Base, Id, utc
+from bot.storage.base import Base, Id, utc
 
 MAX_TEXT_LENGTH = 600
 MAX_DURATION = timedelta(days=31)
@@ -178,7 +178,7 @@ def greeting_notice(profile, language: str, now: datetime, url: Optional[str] = 
     Returns:
         ``crisis_text`` in the conversation's language and ``crisis_until`` written out in it.
     """
-    from bot.archive.db import session_scope
+    from bot.storage.db import session_scope
     from bot.municipality import format_moment
 
     with session_scope(url) as session:

@@ -8,17 +8,17 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from bot.config import SettingsError, get_settings
+from bot.core.config import SettingsError, get_settings
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from bot.run import run_servers
+    from bot.ops.run import run_servers
 
     return run_servers(only=args.only)
 
 
 def _process_names(raw: str) -> List[str]:
-    from bot.run import PROCESSES
+    from bot.ops.run import PROCESSES
 
     names = [name.strip() for name in raw.split(",") if name.strip()]
     unknown = [name for name in names if name not in PROCESSES]
@@ -29,21 +29,21 @@ def _process_names(raw: str) -> List[str]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from bot.model import train
+    from bot.ops.model import train
 
     print(train(force=args.force))
     return 0
 
 
 def _cmd_model_path(args: argparse.Namespace) -> int:
-    from bot.model import model_path
+    from bot.ops.model import model_path
 
     print(model_path())
     return 0
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
-    from bot.chat import chat
+    from bot.ops.chat import chat
 
     url = args.url or f"http://localhost:{get_settings().rasa_port}/webhooks/rest/webhook"
     return chat(url, sender=args.sender)
@@ -107,7 +107,7 @@ def _cmd_handoffs_change(args: argparse.Namespace) -> int:
 
 
 def _cmd_archive_migrate(args: argparse.Namespace) -> int:
-    from bot.archive.db import database_url, upgrade
+    from bot.storage.db import database_url, upgrade
 
     upgrade()
     print(f"The archive schema is up to date ({database_url().split('@')[-1]}).")
@@ -198,7 +198,7 @@ def _cmd_content_answer(args: argparse.Namespace) -> int:
 
 
 def _cmd_content_calibrate(args: argparse.Namespace) -> int:
-    from bot.config import PROJECT_ROOT
+    from bot.core.config import PROJECT_ROOT
     from bot.content.evaluate import calibrate
 
     folder = Path(args.questions) if args.questions else PROJECT_ROOT / "data" / "content_eval"
@@ -239,7 +239,7 @@ def _cmd_nlu_harvest(args: argparse.Namespace) -> int:
 def _cmd_nlu_evaluate(args: argparse.Namespace) -> int:
     from bot.nlu.evaluate import evaluate
 
-    from bot.config import PROJECT_ROOT
+    from bot.core.config import PROJECT_ROOT
 
     report, changed = evaluate(config_path=Path(args.config) if args.config else PROJECT_ROOT / "config.yml",
                                out_dir=Path(args.out) if args.out else None, full_train=args.full_train)

@@ -1,6 +1,6 @@
 """Rasa event broker that records every exchange in the archive.
 
-Configured in ``endpoints.yml`` (``event_broker: type: bot.archive.broker.ArchiveEventBroker``),
+Configured in ``endpoints.yml`` (``event_broker: type: bot.rasa_server.broker.ArchiveEventBroker``),
 so no channel can bypass it. Rasa publishes a turn's events when it saves the tracker, before
 the REST channel returns the answer, and our own channels send only after the turn: the citizen's
 message is on disk before the answer leaves. When the database cannot be written, events go to
@@ -18,7 +18,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.archive.recorder import ArchiveRecorder, is_archived_event
 from bot.archive.spool import Spool
-from bot.config import get_settings
+from bot.core.config import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ class ArchiveEventBroker(EventBroker):
         self.archive.start()
         # Every Rasa server of this project creates this broker (endpoints.yml), so this is where
         # it learns to apologise when the action server is down and its lock store is mended
-        # (bot/resilience.py).
-        from bot.resilience import apologise_when_action_server_fails, harden_lock_store
+        # (bot/rasa_server/patches/resilience.py).
+        from bot.rasa_server.patches.resilience import apologise_when_action_server_fails, harden_lock_store
 
         apologise_when_action_server_fails()
         harden_lock_store()
@@ -100,8 +100,8 @@ class ArchiveEventBroker(EventBroker):
         cls, broker_config: EndpointConfig, event_loop: Optional[Any] = None
     ) -> "ArchiveEventBroker":
         """Creates the broker from ``endpoints.yml`` (it needs no settings there)."""
-        from bot.rasa_speedups import install
-        from bot.safety.paused import install as answer_safety_while_paused
+        from bot.rasa_server.patches.speedups import install
+        from bot.rasa_server.patches.paused import install as answer_safety_while_paused
 
         install()  # Rasa builds the broker once, in the Rasa server only: the place for server-wide tweaks
         answer_safety_while_paused()  # emergencies and crises are answered also while staff have taken over

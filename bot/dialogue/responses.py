@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
 

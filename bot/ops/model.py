@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Iterable, List
 
-from bot.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 

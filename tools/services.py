@@ -2,14 +2,14 @@
 
 Run as a command (``make services`` and ``.ci/run`` do)::
 
-    .venv/bin/python -m tests.services start    # install from Debian's packages if missing, start both
-    .venv/bin/python -m tests.services env      # print TEST_POSTGRES_URL=... and TEST_REDIS_URL=...
-    .venv/bin/python -m tests.services status
-    .venv/bin/python -m tests.services stop
+    .venv/bin/python -m tools.services start    # install from Debian's packages if missing, start both
+    .venv/bin/python -m tools.services env      # print TEST_POSTGRES_URL=... and TEST_REDIS_URL=...
+    .venv/bin/python -m tools.services status
+    .venv/bin/python -m tools.services stop
 
 or from Python (the fixtures in ``tests/conftest.py``, the multi-server and fault tests)::
 
-    from tests import services
+    from tools import services
     urls = services.start()                    # idempotent; returns the URLs
     url = services.create_database("t_abc")    # an empty database of its own; drop_database(url)
     services.stop_postgres(); services.start_postgres()   # a database outage
@@ -200,7 +200,7 @@ def _owner_ids() -> Optional[tuple]:
 def _pg(tool: str) -> str:
     bindir = _postgres_bindir()
     if bindir is None:
-        raise ServicesError("PostgreSQL is not installed (python -m tests.services start installs it)")
+        raise ServicesError("PostgreSQL is not installed (python -m tools.services start installs it)")
     return str(bindir / tool)
 
 
@@ -220,7 +220,7 @@ def _initdb() -> None:
     )
     settings = "".join(f"{key} = {value}\n" for key, value in POSTGRES_SETTINGS.items())
     with (data / "postgresql.conf").open("a") as conf:
-        conf.write("\n# tests/services.py: a throw-away cluster on loopback\n" + settings)
+        conf.write("\n# tools/services.py: a throw-away cluster on loopback\n" + settings)
 
 
 def postgres_running() -> bool:
@@ -410,8 +410,8 @@ def _tail(path: Path, characters: int = 3000) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m tests.services start|stop|status|env``."""
-    parser = argparse.ArgumentParser(prog="python -m tests.services", description=__doc__.split("\n")[0])
+    """``python -m tools.services start|stop|status|env``."""
+    parser = argparse.ArgumentParser(prog="python -m tools.services", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=("start", "stop", "status", "env"))
     args = parser.parse_args(argv)
     try:
@@ -430,7 +430,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"{name}: {'running' if up else 'stopped'}")
             return 0 if all(state.values()) else 1
     except (ServicesError, subprocess.CalledProcessError) as error:
-        print(f"tests.services: {error}", file=sys.stderr)
+        print(f"tools.services: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -2,11 +2,13 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from bot.archive.models import metadata
-import bot.content.models  # noqa: F401  (its tables share the metadata)
+from bot.storage.base import metadata
+import bot.archive.models  # noqa: F401  (every table shares the metadata)
+import bot.handoff.models  # noqa: F401
+import bot.content.models  # noqa: F401
 import bot.channels.models  # noqa: F401
 import bot.staff.models  # noqa: F401
-import bot.crisis  # noqa: F401
+import bot.dialogue.crisis  # noqa: F401
 
 config = context.config
 
