@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from bot.core import clock
 from bot.storage.db import session_scope
 from bot.archive.models import ArchiveRecord, Kind
-from bot.handoff.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
+from bot.archive.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
 from bot.storage.base import utc
 
 FORMATS: Tuple[str, ...] = ("noark5", "jsonl")

@@ -55,7 +55,7 @@ from bot.archive import purge_stores as stores
 from bot.storage.db import session_scope
 from bot.archive.export import iso_utc
 from bot.archive.models import ArchiveRecord, PurgeLog
-from bot.handoff.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
+from bot.archive.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
 from bot.storage.base import utc
 from bot.core.config import SettingsError, get_settings
 

@@ -54,7 +54,7 @@ from sqlalchemy.orm import Session
 from bot.core import clock
 from bot.storage.db import ensure_schema, session_scope
 from bot.archive.models import ArchiveRecord, Kind
-from bot.handoff.models import OutboxDelivery, OutboxMessage
+from bot.archive.models import OutboxDelivery, OutboxMessage
 from bot.storage.base import utc
 from bot.channels.checks import escaped, unreadable_reason
 from bot.channels.limits import SlidingWindow, refusal_text

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Optional
 from sqlalchemy import func, select
 
 from bot.storage.db import ensure_schema, session_scope
-from bot.handoff.models import Handoff
+from bot.archive.models import Handoff
 from bot.handoff.queue import unclosed_handoff
 from bot.core.reasons import URGENT_REASONS
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.core import clock
 from bot.storage.db import ensure_schema, session_scope
-from bot.handoff.models import OutboxDelivery, OutboxMessage
+from bot.archive.models import OutboxDelivery, OutboxMessage
 from bot.storage.base import utc
 
 

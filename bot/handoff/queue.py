@@ -1,7 +1,7 @@
 """The handoff queue: what staff must answer, and the state of each handoff.
 
 A handoff moves open → claimed → answered → closed. Its state is its latest
-:class:`~bot.handoff.models.HandoffEvent`; every change is also an archive record, so the
+:class:`~bot.archive.models.HandoffEvent`; every change is also an archive record, so the
 public record shows who took over a conversation, what they wrote and when.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.core import clock
 from bot.storage.db import ensure_schema, session_scope
 from bot.archive.models import ArchiveRecord, Kind
-from bot.handoff.models import Handoff, HandoffEvent, OutboxMessage
+from bot.archive.models import Handoff, HandoffEvent, OutboxMessage
 from bot.storage.base import utc
 from bot.archive.records import append_record
 from bot.handoff import rasa_api

@@ -159,7 +159,7 @@ def collect(
     """
     from bot.storage.db import ensure_schema, session_scope
     from bot.archive.models import ArchiveRecord, Kind
-    from bot.handoff.models import Handoff
+    from bot.archive.models import Handoff
     from bot.privacy import mask_for_staff as mask
 
     ensure_schema(url)

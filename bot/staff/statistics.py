@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.db import ensure_schema, session_scope
 from bot.archive.models import ArchiveRecord, Kind
-from bot.handoff.models import Handoff, HandoffEvent
+from bot.archive.models import Handoff, HandoffEvent
 from bot.storage.base import utc
 from bot.municipality import Municipality
 

@@ -13,7 +13,7 @@ import requests
 
 from bot.storage.db import session_scope, upgrade
 from bot.archive.models import Kind
-from bot.handoff.models import HandoffEvent
+from bot.archive.models import HandoffEvent
 from bot.archive.records import append_record
 from bot.core.config import get_settings
 from bot.handoff import queue

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from bot.storage.db import session_scope
 from bot.archive.models import ArchiveRecord, Kind
-from bot.handoff.models import OutboxMessage
+from bot.archive.models import OutboxMessage
 from bot.core.config import get_settings
 from bot.dialogue.crisis import CrisisMessage
 from bot.staff.models import StaffSession

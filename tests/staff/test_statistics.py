@@ -10,7 +10,7 @@ import pytest
 
 from bot.storage.db import session_scope
 from bot.archive.models import Kind
-from bot.handoff.models import HandoffEvent
+from bot.archive.models import HandoffEvent
 from bot.archive.records import append_record
 from bot.core.config import get_settings
 from bot.handoff import queue

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from sqlalchemy.orm import Session
 
 from bot.archive.models import ArchiveRecord, Kind
-from bot.handoff.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
+from bot.archive.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
 
 UTC = timezone.utc
 

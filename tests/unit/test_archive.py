@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from bot.rasa_server.broker import Archive
 from bot.storage.db import session_scope, upgrade
 from bot.archive.models import ArchiveRecord
-from bot.handoff.models import Handoff, HandoffEvent
+from bot.archive.models import Handoff, HandoffEvent
 from bot.archive.recorder import ArchiveRecorder
 from bot.archive.spool import Spool
 

@@ -20,7 +20,7 @@ from bot.archive import noark5
 from bot.storage.db import session_scope, upgrade
 from bot.archive.export import ExportError, export
 from bot.archive.models import ArchiveRecord, PurgeLog
-from bot.handoff.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
+from bot.archive.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
 from bot.archive.purge import PurgeForbidden, purge
 from bot.archive.verify import verify
 from bot.core.config import get_settings

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.storage.db import session_scope, upgrade
 from bot.archive.models import Kind
-from bot.handoff.models import Handoff, HandoffEvent, OutboxMessage
+from bot.archive.models import Handoff, HandoffEvent, OutboxMessage
 from bot.archive.records import append_record
 from bot.handoff import queue
 

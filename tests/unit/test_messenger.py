@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from bot.storage.db import session_scope, upgrade
 from bot.archive.models import Kind
-from bot.handoff.models import OutboxDelivery, OutboxMessage
+from bot.archive.models import OutboxDelivery, OutboxMessage
 from bot.archive.records import append_record
 from bot.channels import messenger
 from bot.channels.messenger import (

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.storage.db import session_scope, upgrade
 from bot.archive.models import Kind
-from bot.handoff.models import Handoff
+from bot.archive.models import Handoff
 from bot.archive.recorder import ArchiveRecorder
 from bot.archive.records import append_record
 from bot.nlu.check import read_examples

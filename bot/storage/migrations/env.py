@@ -4,7 +4,6 @@ from sqlalchemy import create_engine
 
 from bot.storage.base import metadata
 import bot.archive.models  # noqa: F401  (every table shares the metadata)
-import bot.handoff.models  # noqa: F401
 import bot.content.models  # noqa: F401
 import bot.channels.models  # noqa: F401
 import bot.staff.models  # noqa: F401
