@@ -38,7 +38,9 @@ def test_answers_like_the_rest_channel_with_the_language_of_each_message(assista
     assert "Saltvika kommun" in answer["text"] and "57 69 40 00" in answer["text"]
     tracker = assistant.tracker(sender, channel="widget")
     assert tracker["latest_input_channel"] == "widget"
-    assert tracker["latest_message"]["metadata"] == {}
+    # The channel adds only the keyed client address (the handoff cap's); no language this time.
+    metadata = tracker["latest_message"]["metadata"]
+    assert set(metadata) == {"client_key"} and len(metadata["client_key"]) == 32
 
 
 def test_a_conversation_is_written_to_only_with_its_secret(assistant):
