@@ -8,20 +8,16 @@ meaning to the question; lines whose dates have all passed are left out.
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-import yaml
-
-from bot.core.config import PROJECT_ROOT
 from bot.content.dates import only_past
 from bot.content.search import Hit, search
+from bot.content.settings import SETTINGS_FILE, load_settings
 
-SETTINGS_FILE = PROJECT_ROOT / "data" / "content" / "answering.yml"
 MAX_SNIPPET_CHARS = 300
 # Shared words count this much beside closeness in meaning (cosine) when choosing the sentence.
 OVERLAP_WEIGHT = 0.05
@@ -44,14 +40,9 @@ class Decision:
         return data
 
 
-@functools.lru_cache(maxsize=4)
-def _settings(path: Path) -> Dict[str, object]:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
 def threshold(path: Path = SETTINGS_FILE) -> float:
     """The calibrated score a passage needs for the assistant to answer with it."""
-    value = _settings(path).get("threshold")
+    value = load_settings(path).get("threshold")
     if not isinstance(value, (int, float)):
         raise RuntimeError(f"{path} has no threshold; run: python -m bot content calibrate")
     return float(value)

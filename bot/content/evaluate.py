@@ -32,9 +32,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
-from bot.content.answer import SETTINGS_FILE, decide
+from bot.content.answer import decide
 from bot.content.gold import contains_gold
 from bot.content.search import FEATURES, Fusion, index_for
+from bot.content.settings import SETTINGS_FILE, load_settings
 
 # The threshold keeps false answers on each municipality's unanswerable tuning questions at or
 # below this share: a public body would rather say "I don't know" than answer wrongly. Most of the
@@ -310,6 +311,4 @@ def _write(target: Path, fusion: Fusion, value: float, reports: Sequence[Report]
     ]
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    from bot.content import answer
-
-    answer._settings.cache_clear()
+    load_settings.cache_clear()

@@ -5,12 +5,17 @@ own metadata (canonical link, ``lang`` attribute, modification date) comes from 
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import List, Optional
+from pathlib import Path
+from typing import FrozenSet, List, Optional
 
+import yaml
 from lxml import etree, html as lxml_html
+
+from bot.core.config import PROJECT_ROOT
 
 LANGUAGE_TAGS = {"nn": "nn", "nb": "nb", "no": "nb", "sv": "sv", "se": "sv"}
 MAX_PAGE_BYTES = 5 * 1024 * 1024
@@ -106,12 +111,17 @@ def _head_metadata(document: str):
     return url, _language(html_lang), _date(modified), _clean(title)
 
 
-# Column headers that add nothing after a value ("Tysdag: 10.00–18.00 (opningstid)").
-GENERIC_HEADER_WORDS = frozenset(
-    "pris prisar priser kostnad kostnader avgift avgifter gebyr taxa belopp beløp sum tid tider opningstid "
-    "opningstider åpningstid åpningstider öppettid öppettider öppet open ope åpent åpen kl klokkeslett "
-    "dag dagar dager dagtid".split()
-)
+HEADER_WORDS_FILE = PROJECT_ROOT / "data" / "content" / "header_words.yml"
+
+
+@functools.lru_cache(maxsize=2)
+def generic_header_words(path: Path = HEADER_WORDS_FILE) -> FrozenSet[str]:
+    """Column headers that add nothing after a value ("Tysdag: 10.00–18.00 (opningstid)"), in any
+    language (``data/content/header_words.yml``), read on first use."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return frozenset(str(word) for words in data["generic_header_words"].values() for word in words)
+
+
 _WORDS = re.compile(r"[^\W\d_]+")
 
 
@@ -140,7 +150,7 @@ def row_line(cells: List[str], headers: List[str]) -> str:
         if not cells[1]:
             return cells[0]
         label = headers[1]
-        informative = label and set(_WORDS.findall(label.lower())) - GENERIC_HEADER_WORDS
+        informative = label and set(_WORDS.findall(label.lower())) - generic_header_words()
         return f"{cells[0]}: {cells[1]} ({_lower_first(label)})" if informative and label.lower() not in cells[1].lower() \
             else f"{cells[0]}: {cells[1]}"
     rest = [(headers[i], cell) for i, cell in enumerate(cells) if i and cell]

@@ -8,8 +8,8 @@
   spelling differences without any dictionary. Weight ``CHAR_WEIGHT`` (0.8).
 * **word stems**: Snowball (Swedish for ``sv``, Norwegian for ``nb`` and ``nn``), after a small
   Nynorsk-to-Bokmål normalisation (``ikkje``/``ikke``, ``kva``/``hva``, ``søkje``/``søke``,
-  ``-leg``/``-lig`` ...), so that Nynorsk questions find Bokmål pages and back; for Swedish a
-  definite ``-an`` is also removed (``ansökan`` -> ``ansök`` = ``ansöka``). Weight
+  ``-leg``/``-lig`` ..., listed in ``data/content/ranking_words.yml``), so that Nynorsk
+  questions find Bokmål pages and back; for Swedish a definite ``-an`` is also removed (``ansökan`` -> ``ansök`` = ``ansöka``). Weight
   ``WORD_WEIGHT`` (0.2).
 
 Text is normalised first: Unicode NFC, lower case, every run of characters that are not
@@ -65,10 +65,15 @@ import functools
 import re
 import threading
 import unicodedata
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
+import yaml
+
+from bot.core.config import PROJECT_ROOT
 
 LANGUAGES: Tuple[str, ...] = ("nn", "nb", "sv")
 DEFAULT_LANGUAGE = "nb"
@@ -82,42 +87,34 @@ LOCAL_IDF = 0.5
 
 _NON_WORD = re.compile(r"[^\w]+|_+")
 
-# Nynorsk forms -> the Bokmål form, applied to nn and nb text alike (a Bokmål text rarely has
-# these words, and when it has, as with ``heim``, it means the same). Question words and the
-# commonest function words, then words frequent on municipal pages.
-NN_TO_NB: Dict[str, str] = {
-    "eg": "jeg", "ikkje": "ikke", "kva": "hva", "kvifor": "hvorfor", "korleis": "hvordan",
-    "kven": "hvem", "kvar": "hvor", "kor": "hvor", "noko": "noe", "nokon": "noen", "nokre": "noen",
-    "mykje": "mye", "berre": "bare", "frå": "fra", "heim": "hjem", "heime": "hjemme",
-    "vere": "være", "vore": "vært", "dei": "de", "deira": "deres", "ho": "hun", "ein": "en",
-    "eit": "et", "eitt": "ett", "òg": "også", "sjølv": "selv", "sjølve": "selve", "no": "nå",
-    "meir": "mer", "fleire": "flere", "mogleg": "mulig", "moglegheit": "mulighet",
-    "moglegheiter": "muligheter", "treng": "trenger", "kjem": "kommer", "gjer": "gjør",
-    "seier": "sier", "vert": "blir", "vart": "ble", "blei": "ble", "finst": "finnes",
-    "gjeld": "gjelder", "høyrer": "hører", "skule": "skole", "skulen": "skolen",
-    "skular": "skoler", "skulane": "skolene", "bustad": "bolig", "bustaden": "boligen",
-    "bustader": "boliger", "tilsett": "ansatt", "tilsette": "ansatte", "teneste": "tjeneste",
-    "tenesta": "tjenesten", "tenester": "tjenester", "tenestene": "tjenestene",
-    "opningstid": "åpningstid", "opningstider": "åpningstider", "open": "åpen", "ope": "åpen",
-    "opne": "åpne", "opnar": "åpner", "stengd": "stengt", "heile": "hele", "fyrst": "først",
-    "pengar": "penger", "veke": "uke", "veker": "uker", "månad": "måned", "månader": "måneder",
-    "kyrkje": "kirke", "kyrkja": "kirken", "veg": "vei", "vegen": "veien", "vegar": "veier",
-    "vatn": "vann", "sjuk": "syk", "sjukeheim": "sykehjem", "sjukehus": "sykehus",
-    "sjukepleiar": "sykepleier", "eigedom": "eiendom", "eigedomsskatt": "eiendomsskatt",
-    "innbyggjar": "innbygger", "innbyggjarar": "innbyggere", "søkjar": "søker",
-    "søkjarar": "søkere", "stad": "sted", "staden": "stedet", "gong": "gang", "gonger": "ganger",
-    "born": "barn", "borna": "barna", "foreldra": "foreldrene", "føresette": "foresatte",
-    "kommunane": "kommunene", "avgjerd": "avgjørelse",
-}
-_NN_SUFFIX_RULES: Tuple[Tuple[str, str, int], ...] = (
-    # (suffix, replacement, minimum word length): søkje/søke, følgje/følge, vanleg/vanlig ...
-    ("kjer", "ker", 6), ("gjer", "ger", 6), ("kje", "ke", 5), ("gje", "ge", 5),
-    ("heita", "heten", 7), ("heiter", "heter", 8), ("heit", "het", 6), ("leg", "lig", 6),
-)
-_SV_MARKERS = frozenset("och inte är att jag för till vad hur när vem vilka också".split())
-_NO_MARKERS = frozenset("og ikke ikkje er å jeg eg for til hva kva hvordan korleis når hvem kven også".split())
-_NN_MARKERS = frozenset("ikkje eg kva korleis kven ein eit frå berre mykje vere dei ho òg noko nokon "
-                        "kvifor heim sjølv meir fleire".split())
+WORDS_FILE = PROJECT_ROOT / "data" / "content" / "ranking_words.yml"
+
+
+@dataclass(frozen=True)
+class _LanguageWords:
+    """The word lists of ``data/content/ranking_words.yml``: Nynorsk forms and endings mapped to
+    Bokmål, and the function words that tell sv, Norwegian and Nynorsk apart."""
+
+    nn_to_nb: Dict[str, str]
+    nn_suffixes: Tuple[Tuple[str, str, int], ...]
+    sv_markers: FrozenSet[str]
+    no_markers: FrozenSet[str]
+    nn_markers: FrozenSet[str]
+
+
+@functools.lru_cache(maxsize=2)
+def _language_words(path: Path = WORDS_FILE) -> _LanguageWords:
+    # Read on first use, not at import: the NLU and action servers import this module early.
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    markers = data["markers"]
+    return _LanguageWords(
+        nn_to_nb={str(k): str(v) for k, v in data["nn_to_nb"].items()},
+        nn_suffixes=tuple((str(a), str(b), int(n)) for a, b, n in data["nn_suffixes"]),
+        sv_markers=frozenset(map(str, markers["sv"])),
+        no_markers=frozenset(map(str, markers["nn_nb"])),
+        nn_markers=frozenset(map(str, markers["nn"])),
+    )
+
 
 _stemmers: Dict[str, object] = {}
 _stemmer_lock = threading.Lock()
@@ -131,10 +128,11 @@ def normalise(text: str) -> str:
 
 @functools.lru_cache(maxsize=200_000)
 def _nn_to_nb(word: str) -> str:
-    mapped = NN_TO_NB.get(word)
+    known = _language_words()
+    mapped = known.nn_to_nb.get(word)
     if mapped is not None:
         return mapped
-    for suffix, replacement, minimum in _NN_SUFFIX_RULES:
+    for suffix, replacement, minimum in known.nn_suffixes:
         if len(word) >= minimum and word.endswith(suffix):
             return word[: -len(suffix)] + replacement
     return word
@@ -171,13 +169,14 @@ def guess_language(text: str) -> Optional[str]:
     None when the text has no clue (no å/ä/ö/æ/ø, no common function word)."""
     lowered = unicodedata.normalize("NFC", text or "").lower()
     tokens = normalise(lowered).split()
-    sv = sum(t in _SV_MARKERS for t in tokens) + 2 * (lowered.count("ä") + lowered.count("ö"))
-    no = sum(t in _NO_MARKERS for t in tokens) + 2 * (lowered.count("æ") + lowered.count("ø"))
+    known = _language_words()
+    sv = sum(t in known.sv_markers for t in tokens) + 2 * (lowered.count("ä") + lowered.count("ö"))
+    no = sum(t in known.no_markers for t in tokens) + 2 * (lowered.count("æ") + lowered.count("ø"))
     if sv > no:
         return "sv"
     if no == 0 and sv == 0:
         return None
-    return "nn" if sum(t in _NN_MARKERS for t in tokens) >= 1 else "nb"
+    return "nn" if sum(t in known.nn_markers for t in tokens) >= 1 else "nb"
 
 
 def _char_ngrams(word: str, low: int, high: int) -> List[str]:

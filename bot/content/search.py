@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from bot.storage.db import database_url, ensure_schema, session_scope
 from bot.core.config import PROJECT_ROOT
 from bot.content.models import ContentPage, ContentPassage
+from bot.content.settings import load_settings
 
 VERSION_CHECK_SECONDS = 5.0
 # Nynorsk and Bokmål are one written language pool for the language features.
@@ -217,7 +218,7 @@ class ContentIndex:
         from bot.content.embeddings import embed_query
 
         vector = embed_query(query) if query_vector is None else query_vector
-        fusion = self.fusion or Fusion.from_settings(_answering_settings())
+        fusion = self.fusion or Fusion.from_settings(load_settings())
         weights = np.asarray(fusion.weights)
         matrix = self.features(query, language, vector, needed=weights != 0)
         scores = 1.0 / (1.0 + np.exp(-(matrix @ weights + fusion.bias)))
@@ -229,12 +230,6 @@ class ContentIndex:
                 tuple(float(x) for x in self.sentence_scores(i, vector)))
             for p, i in ((self.passages[i], i) for i in order)
         ]
-
-
-def _answering_settings() -> Dict[str, object]:
-    from bot.content.answer import SETTINGS_FILE, _settings
-
-    return _settings(SETTINGS_FILE)
 
 
 def _version(session, municipality: str) -> Tuple[int, Optional[str], int]:
