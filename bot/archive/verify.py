@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
-from bot.archive.export import JSONL_MANIFEST, JSONL_RECORDS
-from bot.archive.noark5 import ARKIVSTRUKTUR, ARKIVSTRUKTUR_NS, ARKIVUTTREKK, DOKUMENT_DIR
+from bot.archive.export.jsonl import JSONL_MANIFEST, JSONL_RECORDS
+from bot.archive.export.identifiers import ARKIVSTRUKTUR, ARKIVSTRUKTUR_NS, ARKIVUTTREKK, DOKUMENT_DIR
 
 _CHUNK = 1 << 16
 

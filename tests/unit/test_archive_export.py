@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from bot.archive import noark5
+from bot.archive.export import noark5
 from bot.storage.db import session_scope, upgrade
 from bot.archive.export import ExportError, export
 from bot.archive.models import ArchiveRecord, PurgeLog
@@ -153,12 +153,12 @@ def test_arkivstruktur_has_one_mappe_per_conversation_and_one_registrering_per_r
     assert personal.findtext("n:registreringsID", namespaces=N) == f"{fx.NN}/4"
     assert personal.findtext("n:opprettetDato", namespaces=N) == "2026-03-02T08:16:30Z"
     assert personal.findtext("n:arkivertDato", namespaces=N) == "2026-03-02T08:16:30.120000Z"
-    assert personal.findtext("n:forfatter", namespaces=N) == f"innbygger {fx.NN}"
+    assert personal.findtext("n:forfatter", namespaces=N) == f"innbyggjar {fx.NN}"
     assert "national_id" in personal.findtext("n:beskrivelse", namespaces=N)
     # The number itself stays out of the metadata; it is in the transcript.
     assert fx.NATIONAL_ID not in (noark_package / "arkivstruktur.xml").read_text(encoding="utf-8")
-    assert registreringer[8].findtext("n:forfatter", namespaces=N) == "saksbehandler kari.nordmann"
-    assert registreringer[2].findtext("n:forfatter", namespaces=N) == "innbyggerassistenten"
+    assert registreringer[8].findtext("n:forfatter", namespaces=N) == "saksbehandlar kari.nordmann"
+    assert registreringer[2].findtext("n:forfatter", namespaces=N) == "innbyggjarassistenten"
 
     # The corrected feedback points at the record it corrects.
     nb = mapper[2]
@@ -213,25 +213,25 @@ def test_transcript_is_complete_and_unmasked(noark_package):
     assert lines[3] == "Kanal: rest"
     assert "Uttrekksperiode: 2026-03-01 – 2026-03-31 (UTC)" in text
     # The national id number is there, exactly as archived.
-    assert f"#4 2026-03-02T08:16:30Z | innbygger {fx.NN} | citizen_message | {fx.NN_PERSONAL_TEXT}" in lines
+    assert f"#4 2026-03-02T08:16:30Z | innbyggjar {fx.NN} | citizen_message | {fx.NN_PERSONAL_TEXT}" in lines
     # A text over two lines keeps both, the second marked as continuation.
-    index = lines.index("#3 2026-03-02T08:15:01Z | innbyggerassistenten | bot_message | Servicetorget er ope i dag 08:00–15:30.")
+    index = lines.index("#3 2026-03-02T08:15:01Z | innbyggjarassistenten | bot_message | Servicetorget er ope i dag 08:00–15:30.")
     assert lines[index + 1] == "    | Velkomen innom!"
-    assert f"#9 2026-03-02T08:25:00Z | saksbehandler kari.nordmann | staff_message | {fx.NN_STAFF_TEXT}" in lines
-    assert "#11 2026-03-02T08:31:00Z | saksbehandler kari.nordmann | handoff_event | closed" in lines
-    assert "#1 2026-03-02T08:14:59Z | innbyggerassistenten | state_change | session_started" in lines
+    assert f"#9 2026-03-02T08:25:00Z | saksbehandlar kari.nordmann | staff_message | {fx.NN_STAFF_TEXT}" in lines
+    assert "#11 2026-03-02T08:31:00Z | saksbehandlar kari.nordmann | handoff_event | closed" in lines
+    assert "#1 2026-03-02T08:14:59Z | innbyggjarassistenten | state_change | session_started" in lines
     record_lines = [line for line in lines if line.startswith("#")]
     assert [int(line.split()[0][1:]) for line in record_lines] == list(range(1, 12))
     # The handoff trail from the queue and the delivery of the staff answer.
-    assert "status closed; utløst av #4" in text
+    assert "status closed; utløyst av #4" in text
     trail = [line.split(" | ")[2] for line in lines if line.startswith("    2026-03-02") and " | " in line][:4]
     assert trail == ["open", "claimed", "answered", "closed"]
     assert "levert 2026-03-02T08:25:02Z | registrering #9" in text
     assert text.endswith("\n")
 
     swedish = _transcript(noark_package, fx.SV).read_text(encoding="utf-8")
-    assert "#1 2026-03-31T23:59:59.500000Z | innbygger sv-messenger-5521 | citizen_message | Hej! Var hittar jag sophämtningsschemat?" in swedish
-    assert "#2 2026-04-01T00:00:00.200000Z | innbyggerassistenten | bot_message |" in swedish
+    assert "#1 2026-03-31T23:59:59.500000Z | innbyggjar sv-messenger-5521 | citizen_message | Hej! Var hittar jag sophämtningsschemat?" in swedish
+    assert "#2 2026-04-01T00:00:00.200000Z | innbyggjarassistenten | bot_message |" in swedish
 
 
 def test_export_is_deterministic(export_db, tmp_path, monkeypatch):
