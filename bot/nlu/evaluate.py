@@ -299,6 +299,39 @@ def report_dir() -> Path:
     return get_settings().data_dir / "nlu_report"
 
 
+def _train_with_own_cache(config_path: Path, nlu_dir: Path, domain_path: Path, work: Path):
+    """Trains the NLU in ``work`` with a Rasa cache of its own: with Rasa's shared cache an
+    unchanged model "trains" in seconds, which says nothing about the retrain after a trainer's edit."""
+    from bot.nlu.training import nlu_config, train_nlu
+
+    previous_cache = os.environ.get("RASA_CACHE_DIRECTORY")
+    os.environ["RASA_CACHE_DIRECTORY"] = str(work / "cache")
+    try:
+        return train_nlu(nlu_config(config_path, work / "config.yml"), nlu_dir, domain_path, work / "models")
+    finally:
+        if previous_cache is None:
+            os.environ.pop("RASA_CACHE_DIRECTORY", None)
+        else:
+            os.environ["RASA_CACHE_DIRECTORY"] = previous_cache
+
+
+def _keep_report(report: "EvaluationReport", out_dir: Path) -> List[str]:
+    """Writes the report as the last one (the last one becomes the previous one) and returns the
+    lines saying what changed since that one."""
+    last = out_dir / "last_report.json"
+    if last.exists():
+        try:
+            changed = changes(json.loads(last.read_text(encoding="utf-8")), report)
+        except ValueError:
+            changed = ["The previous report could not be read; no comparison."]
+        last.replace(out_dir / "previous_report.json")
+    else:
+        changed = ["No earlier report to compare with (this one is kept for next time)."]
+    last.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    (out_dir / "last_report.txt").write_text("\n".join(report.lines() + [""] + changed) + "\n", encoding="utf-8")
+    return changed
+
+
 def evaluate(
     config_path: Path = PROJECT_ROOT / "config.yml",
     nlu_dir: Path = PROJECT_ROOT / "data" / "nlu",
@@ -324,22 +357,14 @@ def evaluate(
     Returns:
         The report and the lines saying what changed since the previous one.
     """
-    from bot.nlu.training import NluParser, nlu_config, quiet_rasa, train_nlu
+    from bot.nlu.training import NluParser, quiet_rasa
 
     out_dir = out_dir or report_dir()
     quiet_rasa()
     with tempfile.TemporaryDirectory(prefix="nlu-evaluate-") as folder:
         work = Path(folder)
-        # A cache of its own: with Rasa's shared cache an unchanged model "trains" in seconds,
-        # which says nothing about the retrain after a trainer's edit.
-        previous_cache = os.environ.get("RASA_CACHE_DIRECTORY")
-        os.environ["RASA_CACHE_DIRECTORY"] = str(work / "cache")
         log("Training the NLU on data/nlu (NLU only) ...")
-        trained = train_nlu(nlu_config(config_path, work / "config.yml"), nlu_dir, domain_path, work / "models")
-        if previous_cache is None:
-            os.environ.pop("RASA_CACHE_DIRECTORY")
-        else:
-            os.environ["RASA_CACHE_DIRECTORY"] = previous_cache
+        trained = _train_with_own_cache(config_path, nlu_dir, domain_path, work)
         full_seconds, measured_at = _recorded_full_training()
         if full_train:
             log("Timing a full training (rasa train) ...")
@@ -367,16 +392,4 @@ def evaluate(
     out_dir.mkdir(parents=True, exist_ok=True)
     for language, language_scores in scores.items():
         report.pictures[language] = str(save_confusion_png(language_scores, out_dir / f"confusion_{language}.png"))
-    last = out_dir / "last_report.json"
-    changed: List[str] = []
-    if last.exists():
-        try:
-            changed = changes(json.loads(last.read_text(encoding="utf-8")), report)
-        except ValueError:
-            changed = ["The previous report could not be read; no comparison."]
-        last.replace(out_dir / "previous_report.json")
-    else:
-        changed = ["No earlier report to compare with (this one is kept for next time)."]
-    last.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-    (out_dir / "last_report.txt").write_text("\n".join(report.lines() + [""] + changed) + "\n", encoding="utf-8")
-    return report, changed
+    return report, _keep_report(report, out_dir)

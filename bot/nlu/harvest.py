@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Set
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from sqlalchemy import select
 
@@ -158,16 +158,12 @@ def collect(
         (candidates per language, number of citizen messages read).
     """
     from bot.storage.db import ensure_schema, session_scope
-    from bot.archive.models import ArchiveRecord, Kind
-    from bot.archive.models import Handoff
-    from bot.privacy import mask_for_staff as mask
+    from bot.archive.models import ArchiveRecord, Handoff
 
     ensure_schema(url)
     start = datetime.combine(since, time.min, tzinfo=timezone.utc)
     known = _known_examples(nlu_dir)
     intents = _domain_intents(domain_path)
-    picked: Dict[int, Set[str]] = {}  # citizen record id -> reasons
-    labels: Dict[int, str] = {}
     with session_scope(url) as session:
         records = session.execute(
             select(ArchiveRecord).where(ArchiveRecord.occurred_at >= start)
@@ -175,71 +171,95 @@ def collect(
         ).scalars().all()
         handoff_records = {h.id: h.record_id for h in session.execute(select(Handoff)).scalars()}
         by_id = {r.id: r for r in records}
-        last_citizen: Dict[str, ArchiveRecord] = {}
-        citizen_messages = 0
-        for record in records:
-            conversation = record.conversation_id
-            if record.kind == Kind.CITIZEN_MESSAGE:
-                if (record.text or "").startswith("/"):
-                    continue  # a button's payload, not typed text
-                citizen_messages += 1
-                last_citizen[conversation] = record
-                reasons = picked.setdefault(record.id, set())
-                if record.intent == FALLBACK_INTENT:
-                    reasons.add(FALLBACK)
-                if record.confidence is not None and record.confidence < below:
-                    reasons.add(LOW_CONFIDENCE)
-                continue
-            previous = last_citizen.get(conversation)
-            data = record.data or {}
-            if record.kind == Kind.BOT_MESSAGE and previous is not None and data.get("response") in FALLBACK_RESPONSES:
-                picked.setdefault(previous.id, set()).add(FALLBACK)
-            elif record.kind == Kind.HANDOFF_EVENT and record.sender_id == "bot" and previous is not None:
-                reason = data.get("reason")
-                if reason == "unanswered" or (reason == "out_of_hours" and previous.intent != "request_human"):
-                    picked.setdefault(previous.id, set()).add(UNANSWERED)
-            elif record.kind == Kind.FEEDBACK and data.get("helpful") is False:
-                question = _question_before(records, by_id.get(data.get("answer_record_id")) or record)
-                if question is not None:
-                    picked.setdefault(question.id, set()).add(THUMBS_DOWN)
-            elif record.kind == Kind.STAFF_NOTE:
-                label = _staff_label(record.text or "", intents)
-                target = by_id.get(handoff_records.get(data.get("handoff_id"))) or previous
-                if label and target is not None and target.kind == Kind.CITIZEN_MESSAGE and label != target.intent:
-                    picked.setdefault(target.id, set()).add(STAFF)
-                    labels[target.id] = label
-
-        merged: Dict[str, Dict[str, Candidate]] = {language: {} for language in LANGUAGES}
-        for record_id, reasons in picked.items():
-            record = by_id.get(record_id)
-            if not reasons or record is None or not (record.text or "").strip():
-                continue
-            text = " ".join(mask(record.text).split())
-            key = _normalise(text)
-            if key in known and record_id not in labels:
-                continue  # already a training example; evaluate shows how it fares
-            language = _language_of(record)
-            seen_at = _utc(record.occurred_at)
-            candidate = merged[language].get(key)
-            if candidate is None:
-                candidate = merged[language][key] = Candidate(
-                    text=text, language=language, guess=record.intent or FALLBACK_INTENT,
-                    confidence=record.confidence, first_seen=seen_at, last_seen=seen_at,
-                )
-            candidate.count += 1
-            candidate.reasons |= reasons
-            candidate.conversations.add(record.conversation_id)
-            candidate.label = labels.get(record_id, candidate.label)
-            if record.confidence is not None and (candidate.confidence is None or record.confidence < candidate.confidence):
-                candidate.confidence = record.confidence
-            if seen_at >= candidate.last_seen:
-                candidate.last_seen, candidate.guess = seen_at, record.intent or candidate.guess
-            candidate.first_seen = min(candidate.first_seen, seen_at)
+        picked, labels, citizen_messages = _pick(records, by_id, handoff_records, below, intents)
+        merged = _merge(picked, labels, by_id, known)
     ordered = {
         language: sorted(found.values(), key=lambda c: (-c.count, c.confidence if c.confidence is not None else 0, c.text))
         for language, found in merged.items()
     }
     return ordered, citizen_messages
+
+
+def _pick(records: Sequence, by_id: Dict[int, object], handoff_records: Dict[int, int], below: float,
+          intents: Set[str]) -> Tuple[Dict[int, Set[str]], Dict[int, str], int]:
+    """Why each citizen message is worth labelling, read from what followed it in its conversation.
+
+    Returns:
+        (citizen record id -> reasons, citizen record id -> the intent staff named, number of
+        typed citizen messages read).
+    """
+    from bot.archive.models import Kind
+
+    picked: Dict[int, Set[str]] = {}
+    labels: Dict[int, str] = {}
+    last_citizen: Dict[str, object] = {}
+    citizen_messages = 0
+    for record in records:
+        conversation = record.conversation_id
+        if record.kind == Kind.CITIZEN_MESSAGE:
+            if (record.text or "").startswith("/"):
+                continue  # a button's payload, not typed text
+            citizen_messages += 1
+            last_citizen[conversation] = record
+            reasons = picked.setdefault(record.id, set())
+            if record.intent == FALLBACK_INTENT:
+                reasons.add(FALLBACK)
+            if record.confidence is not None and record.confidence < below:
+                reasons.add(LOW_CONFIDENCE)
+            continue
+        previous = last_citizen.get(conversation)
+        data = record.data or {}
+        if record.kind == Kind.BOT_MESSAGE and previous is not None and data.get("response") in FALLBACK_RESPONSES:
+            picked.setdefault(previous.id, set()).add(FALLBACK)
+        elif record.kind == Kind.HANDOFF_EVENT and record.sender_id == "bot" and previous is not None:
+            reason = data.get("reason")
+            if reason == "unanswered" or (reason == "out_of_hours" and previous.intent != "request_human"):
+                picked.setdefault(previous.id, set()).add(UNANSWERED)
+        elif record.kind == Kind.FEEDBACK and data.get("helpful") is False:
+            question = _question_before(records, by_id.get(data.get("answer_record_id")) or record)
+            if question is not None:
+                picked.setdefault(question.id, set()).add(THUMBS_DOWN)
+        elif record.kind == Kind.STAFF_NOTE:
+            label = _staff_label(record.text or "", intents)
+            target = by_id.get(handoff_records.get(data.get("handoff_id"))) or previous
+            if label and target is not None and target.kind == Kind.CITIZEN_MESSAGE and label != target.intent:
+                picked.setdefault(target.id, set()).add(STAFF)
+                labels[target.id] = label
+    return picked, labels, citizen_messages
+
+
+def _merge(picked: Dict[int, Set[str]], labels: Dict[int, str], by_id: Dict[int, object],
+           known: Set[str]) -> Dict[str, Dict[str, Candidate]]:
+    """The picked messages as candidates per language, one per masked and normalised text."""
+    from bot.privacy import mask_for_staff as mask
+
+    merged: Dict[str, Dict[str, Candidate]] = {language: {} for language in LANGUAGES}
+    for record_id, reasons in picked.items():
+        record = by_id.get(record_id)
+        if not reasons or record is None or not (record.text or "").strip():
+            continue
+        text = " ".join(mask(record.text).split())
+        key = _normalise(text)
+        if key in known and record_id not in labels:
+            continue  # already a training example; evaluate shows how it fares
+        language = _language_of(record)
+        seen_at = _utc(record.occurred_at)
+        candidate = merged[language].get(key)
+        if candidate is None:
+            candidate = merged[language][key] = Candidate(
+                text=text, language=language, guess=record.intent or FALLBACK_INTENT,
+                confidence=record.confidence, first_seen=seen_at, last_seen=seen_at,
+            )
+        candidate.count += 1
+        candidate.reasons |= reasons
+        candidate.conversations.add(record.conversation_id)
+        candidate.label = labels.get(record_id, candidate.label)
+        if record.confidence is not None and (candidate.confidence is None or record.confidence < candidate.confidence):
+            candidate.confidence = record.confidence
+        if seen_at >= candidate.last_seen:
+            candidate.last_seen, candidate.guess = seen_at, record.intent or candidate.guess
+        candidate.first_seen = min(candidate.first_seen, seen_at)
+    return merged
 
 
 def _question_before(records: Sequence, answer) -> Optional[object]:

@@ -281,11 +281,8 @@ def _cmd_staff_serve(args: argparse.Namespace) -> int:
     return main_serve(["--port", str(port)] + (["--host", args.host] if args.host else [])) or 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Builds the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_server_commands(commands) -> None:
+    """``run``, ``train``, ``model-path`` and ``chat``: training, starting and talking to the assistant."""
     run = commands.add_parser("run", help="train if needed, then start the Rasa and action servers")
     run.add_argument("--only", type=_process_names, default=None, metavar="NAMES",
                      help="start only these of rasa,actions,staff (comma-separated), e.g. a second Rasa server")
@@ -303,12 +300,18 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--sender", help="conversation id (default: a new one)")
     chat.set_defaults(func=_cmd_chat)
 
+
+def _add_profile_commands(commands) -> None:
+    """``profile check``: the municipality profiles."""
     profile = commands.add_parser("profile", help="municipality profiles")
     profile_commands = profile.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
     check = profile_commands.add_parser("check", help="validate profiles (all by default)")
     check.add_argument("ids", nargs="*", help="profile ids, e.g. saltvika")
     check.set_defaults(func=_cmd_profile_check)
 
+
+def _add_handoffs_commands(commands) -> None:
+    """``handoffs list|show|claim|reply|close``: the queue of conversations handed to staff."""
     handoffs = commands.add_parser("handoffs", help="the queue of conversations handed to staff")
     handoff_commands = handoffs.add_subparsers(dest="handoff_command", required=True, metavar="ACTION")
     listing = handoff_commands.add_parser("list", help="handoffs sorted by due time")
@@ -329,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("text", nargs="+", help="the reply")
         command.set_defaults(func=_cmd_handoffs_change, action=action)
 
+
+def _add_content_commands(commands) -> None:
+    """``content ingest|search|answer|calibrate|check-questions``: the website content."""
     content = commands.add_parser("content", help="the municipality's website content")
     content_commands = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
     ingest = content_commands.add_parser("ingest", help="read a website into the assistant's content")
@@ -357,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     check_questions.add_argument("--website", help="folder of saved pages (default: data/website/<file name>)")
     check_questions.set_defaults(func=_cmd_content_check_questions)
 
+
+def _add_nlu_commands(commands) -> None:
+    """``nlu check|harvest|evaluate``: the trainers' tools."""
     nlu = commands.add_parser("nlu", help="for trainers: check the NLU data, harvest real messages, evaluate")
     nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True, metavar="ACTION")
     nlu_check = nlu_commands.add_parser("check", help="find mistakes in data/nlu, domain.yml and tests/nlu (exit 1 on errors)")
@@ -372,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     nlu_evaluate.add_argument("--full-train", action="store_true", help="also time a full rasa train (about a minute more)")
     nlu_evaluate.set_defaults(func=_cmd_nlu_evaluate)
 
+
+def _add_safety_commands(commands) -> None:
+    """``safety evaluate|calibrate``: the safety layer."""
     safety = commands.add_parser("safety", help="the safety layer: emergencies, crises, political opinion questions")
     safety_commands = safety.add_subparsers(dest="safety_command", required=True, metavar="ACTION")
     safety_evaluate = safety_commands.add_parser(
@@ -385,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     safety_calibrate.add_argument("--dry-run", action="store_true", help="print, do not write thresholds.yml")
     safety_calibrate.set_defaults(func=_cmd_safety_calibrate)
 
+
+def _add_staff_commands(commands) -> None:
+    """``staff add-user|disable-user|enable-user|set-password|end-sessions|serve``."""
     staff = commands.add_parser("staff", help="the staff web app and its users")
     staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
     add_user = staff_commands.add_parser("add-user", help="create a user; the password is read from standard input")
@@ -404,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="default: BIND_HOST")
     serve.set_defaults(func=_cmd_staff_serve)
 
+
+def _add_archive_commands(commands) -> None:
+    """``archive migrate|export|verify|purge``: the public-records archive."""
     archive = commands.add_parser("archive", help="the public-records archive")
     archive_commands = archive.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
     migrate = archive_commands.add_parser("migrate", help="create or upgrade the archive's tables")
@@ -425,6 +443,20 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--by", default="operator", help="your name, for the purge log")
     purge.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
     purge.set_defaults(func=_cmd_archive_purge)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Builds the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_server_commands(commands)
+    _add_profile_commands(commands)
+    _add_handoffs_commands(commands)
+    _add_content_commands(commands)
+    _add_nlu_commands(commands)
+    _add_safety_commands(commands)
+    _add_staff_commands(commands)
+    _add_archive_commands(commands)
     return parser
 
 
