@@ -21,6 +21,7 @@ from bot.storage.base import utc
 from bot.archive.records import append_record
 from bot.handoff import rasa_api
 from bot.handoff.due import due_time
+from bot.handoff.reply_checks import reply_refusal
 from bot.core.reasons import URGENT_REASONS
 from bot.municipality import Municipality, load_municipality
 from bot.dialogue.responses import response_text
@@ -286,20 +287,18 @@ def claim(handoff_id: int, by: str, url: Optional[str] = None) -> HandoffView:
 
 
 def reply(handoff_id: int, by: str, text: str, url: Optional[str] = None) -> HandoffView:
-    """Sends a staff reply to the citizen through the channel they used (via the outbox)."""
+    """Sends a staff reply to the citizen through the channel they used (via the outbox).
+
+    The channel may refuse it first (:mod:`bot.handoff.reply_checks`); then nothing is recorded.
+    """
     text = (text or "").strip()
     if not text:
         raise HandoffError("the reply is empty", "reply_empty")
     handoff, _ = _precheck(handoff_id, ANSWERED, url)
-    if handoff.channel == "messenger":
-        from bot.channels.messenger import messenger_reply_window_open
-
-        if not messenger_reply_window_open(handoff.conversation_id, url=url):
-            raise HandoffError(
-                "Messenger lets staff reply only within 7 days of the citizen's last message, and that "
-                "time has passed; contact the citizen another way (phone, letter, e-mail). Nothing was sent.",
-                "messenger_window",
-            )
+    # The channel's own limit (e.g. Messenger's 7 days), registered by the channel's module.
+    refusal = reply_refusal(handoff.channel, handoff.conversation_id, url)
+    if refusal is not None:
+        raise HandoffError(refusal.message, refusal.code)
     return _change(handoff_id, ANSWERED, by, url, citizen_text=lambda _handoff: text)
 
 

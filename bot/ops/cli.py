@@ -96,6 +96,7 @@ def _cmd_handoffs_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_handoffs_change(args: argparse.Namespace) -> int:
+    import bot.channels  # noqa: F401  (the channels register their limits on staff replies)
     from bot.handoff import queue
 
     if args.action == "reply":

@@ -30,6 +30,7 @@ from bot.archive.models import ArchiveRecord, Kind
 from bot.storage.base import utc
 from bot.archive.records import append_record
 from bot.core.config import get_settings
+import bot.channels  # noqa: F401  (the channels register their limits on staff replies)
 from bot.handoff import queue
 from bot.handoff.queue import HandoffError
 from bot.municipality import format_moment, load_municipality

@@ -10,6 +10,7 @@ from bot.storage.db import session_scope, upgrade
 from bot.archive.models import Kind
 from bot.archive.models import Handoff, HandoffEvent, OutboxMessage
 from bot.archive.records import append_record
+import bot.channels  # noqa: F401  (the channels register their limits on staff replies, as in the staff app)
 from bot.handoff import queue
 
 
