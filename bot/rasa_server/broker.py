@@ -19,6 +19,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.archive.recorder import ArchiveRecorder, is_archived_event
 from bot.archive.spool import Spool
 from bot.core.config import get_settings
+from bot.rasa_server.patches import install
 
 logger = logging.getLogger(__name__)
 
@@ -87,24 +88,18 @@ class ArchiveEventBroker(EventBroker):
     def __init__(self, archive: Optional[Archive] = None) -> None:
         self.archive = archive or Archive()
         self.archive.start()
-        # Every Rasa server of this project creates this broker (endpoints.yml), so this is where
-        # it learns to apologise when the action server is down and its lock store is mended
-        # (bot/rasa_server/patches/resilience.py).
-        from bot.rasa_server.patches.resilience import apologise_when_action_server_fails, harden_lock_store
-
-        apologise_when_action_server_fails()
-        harden_lock_store()
 
     @classmethod
     async def from_endpoint_config(
         cls, broker_config: EndpointConfig, event_loop: Optional[Any] = None
     ) -> "ArchiveEventBroker":
-        """Creates the broker from ``endpoints.yml`` (it needs no settings there)."""
-        from bot.rasa_server.patches.speedups import install
-        from bot.rasa_server.patches.paused import install as answer_safety_while_paused
+        """Creates the broker from ``endpoints.yml`` (it needs no settings there) and installs the
+        patches of Rasa's internals (:func:`bot.rasa_server.patches.install`).
 
-        install()  # Rasa builds the broker once, in the Rasa server only: the place for server-wide tweaks
-        answer_safety_while_paused()  # emergencies and crises are answered also while staff have taken over
+        Rasa builds the broker once, in the Rasa server process only, for ``rasa run`` and
+        ``python -m bot run`` alike: the one documented place where the patches are installed.
+        """
+        install()
         return cls()
 
     def publish(self, event: Dict[Text, Any]) -> None:

@@ -1,7 +1,18 @@
-"""Database access for the archive: engines (created lazily), sessions and migrations."""
+"""Database access for the archive: engines (created lazily), sessions and migrations.
+
+Migrations run once at the start of every process that uses the database (``python -m bot run``
+before it starts the servers, ``python -m bot archive migrate``, the staff app when it is built)
+and always under a lock shared by all processes: on PostgreSQL a session-level advisory lock
+(``pg_advisory_lock``), on SQLite an exclusive ``flock`` on a file next to the database. A second
+process that starts at the same moment waits and then finds the schema at head. ``ensure_schema``
+may be called as often as wanted: after the first call in a process it costs one dictionary look-up.
+"""
 from __future__ import annotations
 
+import fcntl
 import functools
+import threading
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -63,21 +74,60 @@ def alembic_config(url: Optional[str] = None):
     return config
 
 
+#: The advisory lock's key on PostgreSQL: a fixed number derived from a name, the same in every process.
+ADVISORY_LOCK_KEY = zlib.crc32(b"bot.storage.migrations")
+# Alembic's upgrade is not thread-safe: one thread of a process migrates, the others wait.
+_thread_lock = threading.Lock()
+_migrated: set = set()
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """Holds the lock under which one process at a time migrates the database at ``url``.
+
+    Args:
+        url: SQLAlchemy URL of the database.
+
+    Yields:
+        Nothing; the lock is held inside the ``with`` block.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        with engine(url).connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({ADVISORY_LOCK_KEY})")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_LOCK_KEY})")
+        return
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        yield  # nothing shared between processes: the thread lock of ``upgrade`` is enough
+        return
+    engine(url)  # creates the SQLite folder
+    with open(f"{parsed.database}.migrate.lock", "a", encoding="utf-8") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
 def upgrade(url: Optional[str] = None) -> None:
-    """Brings the database schema up to date (idempotent)."""
+    """Brings the database schema up to date (idempotent), under :func:`migration_lock`."""
     from alembic import command
 
     target = url or database_url()
-    engine(target)  # creates the SQLite folder
-    command.upgrade(alembic_config(target), "head")
-
-
-@functools.lru_cache(maxsize=8)
-def _upgraded(url: str) -> bool:
-    upgrade(url)
-    return True
+    with _thread_lock, migration_lock(target):
+        command.upgrade(alembic_config(target), "head")
+        _migrated.add(target)
 
 
 def ensure_schema(url: Optional[str] = None) -> None:
-    """Upgrades the schema once per process and database."""
-    _upgraded(url or database_url())
+    """Migrates the database once per process (under the lock); later calls return at once.
+
+    Args:
+        url: SQLAlchemy URL of the database (default: ``DATABASE_URL``).
+    """
+    target = url or database_url()
+    if target not in _migrated:
+        upgrade(target)

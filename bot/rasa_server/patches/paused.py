@@ -8,12 +8,14 @@ rules as in any other state; everything else stays silent as before, and every m
 archived as always.
 
 Checked against Rasa 3.6.21; ``tests/unit/test_safety_paused.py`` fails when Rasa changes the
-method this replaces. Installed by :func:`install`, called where the Rasa server installs its
-other patches (the archive's event broker, ``bot/rasa_server/broker.py``).
+method this replaces. Installed by :func:`install`, called by ``bot.rasa_server.install()`` with the
+other patches (listed in ``bot/rasa_server/patches/__init__.py``).
 """
 from __future__ import annotations
 
 from typing import Any
+
+from bot.rasa_server.patches.originals import replace
 
 #: Intents answered while a conversation is paused.
 ANSWERED_WHILE_PAUSED = frozenset({"emergency", "crisis_support"})
@@ -39,5 +41,5 @@ def install() -> None:
         return
     from rasa.core.processor import MessageProcessor
 
-    MessageProcessor._should_handle_message = staticmethod(should_handle_message)
+    replace(MessageProcessor, "_should_handle_message", staticmethod(should_handle_message))
     _installed = True

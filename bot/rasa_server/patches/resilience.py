@@ -13,13 +13,15 @@ setting for this (RasaHQ/rasa#7630). ``apologise_when_action_server_fails()`` wr
   once per turn, and the turn ends there.
 
 Nothing else changes: the next message calls the action server again, so service returns by
-itself once it is back. The Rasa server installs this when it creates the archive's event broker
-(``endpoints.yml``), so every ``rasa run`` of this project has it.
+itself once it is back. Installed by ``bot.rasa_server.install()`` (bot/rasa_server/patches/__init__.py,
+which lists every patch of Rasa), so every ``rasa run`` of this project has it.
 """
 from __future__ import annotations
 
 import logging
 from typing import Any, List, Optional
+
+from bot.rasa_server.patches.originals import replace
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,10 @@ APOLOGY = "utter_service_trouble"
 #: Our actions that only read the municipality's profile and the message (no database): the Rasa
 #: server runs them itself when the action server cannot, so that the conversation keeps its
 #: language and contact details and the apology comes in the right language.
+#: Named by path and loaded with importlib on purpose: ``actions/`` is the top layer (it imports
+#: from every package of bot/), so an import of it from here would be a layering break and an import
+#: cycle; and running the very same action classes, rather than a copy of what they do, keeps this
+#: fallback from drifting away from the action server. The Rasa server loads them only on this path.
 RUN_HERE = {
     "action_session_start": "actions.session.ActionSessionStart",
     "action_validate_slot_mappings": "actions.message_inspection.ActionInspectMessage",
@@ -136,7 +142,7 @@ def apologise_when_action_server_fails() -> None:
                          self.name(), error, APOLOGY)
             return await apology(tracker, nlg, output_channel)
 
-    RemoteAction.run = run
+    replace(RemoteAction, "run", run)
     _installed = True
 
 
@@ -195,6 +201,6 @@ def harden_lock_store() -> None:
             self.update_lock(conversation_id)
         raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
 
-    RedisLockStore.get_lock = get_lock
-    LockStore._acquire_lock = acquire_lock
+    replace(RedisLockStore, "get_lock", get_lock)
+    replace(LockStore, "_acquire_lock", acquire_lock)
     _lock_store_hardened = True

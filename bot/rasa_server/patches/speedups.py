@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Dict, Text
 
+from bot.rasa_server.patches.originals import replace
+
 _installed = False
 
 
@@ -48,5 +50,5 @@ def install() -> None:
         return
     from rasa.core.actions.action import RemoteAction
 
-    RemoteAction._validate_action_result = _validate_action_result
+    replace(RemoteAction, "_validate_action_result", _validate_action_result)
     _installed = True
