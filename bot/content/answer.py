@@ -14,9 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from bot.core import clock
 from bot.content.dates import only_past
 from bot.content.search import Hit, search
 from bot.content.settings import SETTINGS_FILE, load_settings
+from bot.municipality import MunicipalityError, load_municipality
 
 MAX_SNIPPET_CHARS = 300
 # Shared words count this much beside closeness in meaning (cosine) when choosing the sentence.
@@ -123,9 +125,6 @@ def decide(question: str, hits: Sequence[Hit], minimum: Optional[float] = None,
 
 def local_today(municipality: str) -> date:
     """Today in the municipality's time zone (UTC for content without a profile)."""
-    from bot.core import clock
-    from bot.municipality import MunicipalityError, load_municipality
-
     try:
         zone = load_municipality(municipality).zone
     except MunicipalityError:  # content of a site without a profile (a benchmark, a test): UTC is near enough

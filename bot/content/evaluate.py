@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 
 from bot.content.answer import decide
+from bot.content.embeddings import embed_query
 from bot.content.gold import contains_gold
 from bot.content.search import FEATURES, Fusion, index_for
 from bot.content.settings import SETTINGS_FILE, load_settings
@@ -149,8 +150,6 @@ def cross_lingual(path: Path) -> Dict[str, QuestionFile]:
 
 @functools.lru_cache(maxsize=4096)
 def _vector(text: str) -> np.ndarray:
-    from bot.content.embeddings import embed_query
-
     return embed_query(text)
 
 

@@ -17,6 +17,8 @@ from typing import Dict, List, Optional, Tuple
 import yaml
 
 from bot.core.config import PROJECT_ROOT
+from bot.content.pages import PageError, parse_page
+from bot.content.passages import passages_of
 
 WEBSITES = PROJECT_ROOT / "data" / "website"
 _SPACE = re.compile(r"\s+")
@@ -38,9 +40,6 @@ def contains_gold(shown: Optional[str], gold: object) -> bool:
 
 def page_passages(folder: Path) -> Dict[str, List[str]]:
     """The passage texts of every saved page in ``folder``, by the page's address."""
-    from bot.content.pages import PageError, parse_page
-    from bot.content.passages import passages_of
-
     found: Dict[str, List[str]] = {}
     for file in sorted(folder.rglob("*.htm*")):
         try:

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 
 from bot.core import clock
 from bot.storage.db import ensure_schema, session_scope
+from bot.content.embeddings import ensure_embedded, passage_text, remove_unused, sentence_text
 from bot.content.models import ContentPage, ContentPassage
 from bot.content.pages import MAX_PAGE_BYTES, PageError, ParsedPage, parse_page
 from bot.content.passages import passages_of
@@ -144,8 +145,6 @@ def _store(
 
 def texts_to_embed(title: str, heading: Optional[str], sentences: List[str]) -> List[str]:
     """The texts search needs vectors of for one passage: the passage, then each sentence."""
-    from bot.content.embeddings import passage_text, sentence_text
-
     return [passage_text(title, heading, sentences), *(sentence_text(title, heading, s) for s in sentences)]
 
 
@@ -159,8 +158,6 @@ def _progress_bar(total: int, show: bool):
 
 
 def _embed(parsed: dict, summary: IngestSummary, url: Optional[str], show_progress: bool) -> None:
-    from bot.content.embeddings import ensure_embedded
-
     texts = [text for _, page in parsed.values() for passage in passages_of(page)
              for text in texts_to_embed(page.title, passage.heading, passage.sentences)]
     summary.texts = len(set(texts))
@@ -181,8 +178,6 @@ def _embed(parsed: dict, summary: IngestSummary, url: Optional[str], show_progre
 
 
 def _remove_unused_embeddings(session) -> None:
-    from bot.content.embeddings import remove_unused
-
     rows = session.execute(
         select(ContentPage.title, ContentPassage.heading, ContentPassage.sentences)
         .join(ContentPage, ContentPage.id == ContentPassage.page_id)

@@ -16,6 +16,7 @@ import yaml
 from lxml import etree, html as lxml_html
 
 from bot.core.config import PROJECT_ROOT
+from bot.language.detector import detect
 
 LANGUAGE_TAGS = {"nn": "nn", "nb": "nb", "no": "nb", "sv": "sv", "se": "sv"}
 MAX_PAGE_BYTES = 5 * 1024 * 1024
@@ -252,8 +253,6 @@ def parse_page(
     )
     if not page.language:
         if detect_language is None:
-            from bot.language.detector import detect
-
             detect_language = lambda text: detect(text).language  # noqa: E731
         page.language = detect_language(page.text[:2000])
     return page

@@ -35,6 +35,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 import yaml
 
 from bot.core.config import PROJECT_ROOT
+from bot.language import detector
 
 LANGUAGES: Tuple[str, ...] = ("nn", "nb", "sv")
 SETTINGS_FILE = PROJECT_ROOT / "data" / "nlu_check.yml"
@@ -308,8 +309,6 @@ def _near_duplicates(examples: Sequence[Example], threshold: float) -> Iterable[
 
 
 def _wrong_language(examples: Sequence[Example]) -> Iterable[Problem]:
-    from bot.language import detector
-
     for example in examples:
         detection = detector.detect(example.text)
         # Only strong detections: "hei" or "takk" are right in any Norwegian file.

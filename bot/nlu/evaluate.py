@@ -31,6 +31,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from bot.core.config import PROJECT_ROOT, get_settings
+from bot.nlu.training import NluParser, languages_of, nlu_config, quiet_rasa, train_nlu
 
 LANGUAGES = ("nn", "nb", "sv")
 FULL_TRAIN_LIMIT_S = 180
@@ -103,8 +104,6 @@ def score_language(
         The figures.
     """
     from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
-
-    from bot.nlu.training import languages_of
 
     expected, predicted = [], []
     wrong_language: List[Tuple[str, str]] = []
@@ -302,8 +301,6 @@ def report_dir() -> Path:
 def _train_with_own_cache(config_path: Path, nlu_dir: Path, domain_path: Path, work: Path):
     """Trains the NLU in ``work`` with a Rasa cache of its own: with Rasa's shared cache an
     unchanged model "trains" in seconds, which says nothing about the retrain after a trainer's edit."""
-    from bot.nlu.training import nlu_config, train_nlu
-
     previous_cache = os.environ.get("RASA_CACHE_DIRECTORY")
     os.environ["RASA_CACHE_DIRECTORY"] = str(work / "cache")
     try:
@@ -357,8 +354,6 @@ def evaluate(
     Returns:
         The report and the lines saying what changed since the previous one.
     """
-    from bot.nlu.training import NluParser, quiet_rasa
-
     out_dir = out_dir or report_dir()
     quiet_rasa()
     with tempfile.TemporaryDirectory(prefix="nlu-evaluate-") as folder:

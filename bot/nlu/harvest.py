@@ -27,7 +27,13 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from sqlalchemy import select
 
+from bot.archive.models import ArchiveRecord, Handoff, Kind
 from bot.core.config import PROJECT_ROOT, get_settings
+from bot.language import detector
+from bot.nlu.check import normalise, read_domain, training_examples
+from bot.nlu.training import _one_line
+from bot.privacy import mask_for_staff as mask
+from bot.storage.db import ensure_schema, session_scope
 
 LANGUAGES = ("nn", "nb", "sv")
 DEFAULT_BELOW = 0.6
@@ -100,21 +106,15 @@ class HarvestSummary:
 
 
 def _normalise(text: str) -> str:
-    from bot.nlu.check import normalise
-
     return normalise(text)
 
 
 def _known_examples(nlu_dir: Path) -> Set[str]:
-    from bot.nlu.check import training_examples
-
     examples, _ = training_examples(nlu_dir, LANGUAGES, [])
     return {_normalise(e.text) for e in examples}
 
 
 def _domain_intents(domain_path: Path) -> Set[str]:
-    from bot.nlu.check import read_domain
-
     return set(read_domain(domain_path, []).intents)
 
 
@@ -133,8 +133,6 @@ def _staff_label(note: str, intents: Set[str]) -> Optional[str]:
 def _language_of(record) -> str:
     if record.language in LANGUAGES:
         return record.language
-    from bot.language import detector
-
     return detector.detect(record.text or "").language
 
 
@@ -157,9 +155,6 @@ def collect(
     Returns:
         (candidates per language, number of citizen messages read).
     """
-    from bot.storage.db import ensure_schema, session_scope
-    from bot.archive.models import ArchiveRecord, Handoff
-
     ensure_schema(url)
     start = datetime.combine(since, time.min, tzinfo=timezone.utc)
     known = _known_examples(nlu_dir)
@@ -188,8 +183,6 @@ def _pick(records: Sequence, by_id: Dict[int, object], handoff_records: Dict[int
         (citizen record id -> reasons, citizen record id -> the intent staff named, number of
         typed citizen messages read).
     """
-    from bot.archive.models import Kind
-
     picked: Dict[int, Set[str]] = {}
     labels: Dict[int, str] = {}
     last_citizen: Dict[str, object] = {}
@@ -231,8 +224,6 @@ def _pick(records: Sequence, by_id: Dict[int, object], handoff_records: Dict[int
 def _merge(picked: Dict[int, Set[str]], labels: Dict[int, str], by_id: Dict[int, object],
            known: Set[str]) -> Dict[str, Dict[str, Candidate]]:
     """The picked messages as candidates per language, one per masked and normalised text."""
-    from bot.privacy import mask_for_staff as mask
-
     merged: Dict[str, Dict[str, Candidate]] = {language: {} for language in LANGUAGES}
     for record_id, reasons in picked.items():
         record = by_id.get(record_id)
@@ -264,8 +255,6 @@ def _merge(picked: Dict[int, Set[str]], labels: Dict[int, str], by_id: Dict[int,
 
 def _question_before(records: Sequence, answer) -> Optional[object]:
     """The last typed citizen message of the conversation before ``answer``."""
-    from bot.archive.models import Kind
-
     question = None
     for record in records:
         if record.conversation_id != answer.conversation_id or record.seq >= answer.seq:
@@ -288,8 +277,6 @@ def _comment(candidate: Candidate) -> str:
 
 def render(language: str, candidates: Iterable[Candidate], since: date) -> str:
     """The review file for one language, in the YAML form of ``data/nlu/``."""
-    from bot.nlu.training import _one_line
-
     lines = [
         "# Messages from real conversations worth labelling, harvested by",
         f"# `python -m bot nlu harvest --since {since.isoformat()}` ({language}). Personal data is masked.",
