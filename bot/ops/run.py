@@ -22,25 +22,6 @@ from bot.ops.model import train
 from bot.municipality import load_municipality
 
 
-def tracker_store_config(url: str) -> Dict[str, object]:
-    """Translates a SQLAlchemy URL into the settings of Rasa's SQL tracker store (ours for server databases)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        return {"type": "bot.rasa_server.tracker_store.ArchivingSQLTrackerStore", "dialect": "sqlite", "db": parsed.database}
-    # A server database can restart under a running assistant: see bot/rasa_server/tracker_store.py.
-    config: Dict[str, object] = {"type": "bot.rasa_server.tracker_store.ResilientSQLTrackerStore",
-                                 "dialect": parsed.drivername, "db": parsed.database}
-    # Rasa passes the endpoint's ``url`` as the host; a ``host`` key as well would be given twice.
-    for key, value in (("url", parsed.host), ("port", parsed.port), ("username", parsed.username),
-                       ("password", parsed.password)):
-        if value is not None:
-            config[key] = value
-    return config
-
-
 def lock_store_config(url: str) -> Dict[str, object]:
     """Translates a ``redis://`` URL into the settings of Rasa's Redis lock store.
 
@@ -64,10 +45,12 @@ def lock_store_config(url: str) -> Dict[str, object]:
 
 
 def write_runtime_endpoints(settings: Settings) -> Path:
-    """Writes the Rasa endpoints file for this run (action server, databases, lock store from the settings)."""
+    """Writes the Rasa endpoints file for this run (action server and lock store from the settings).
+
+    The tracker store and the event broker of ``endpoints.yml`` read the settings themselves.
+    """
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     endpoints.setdefault("action_endpoint", {})["url"] = settings.action_endpoint_url
-    endpoints["tracker_store"] = tracker_store_config(settings.tracker_store_url)
     if settings.redis_url:
         # Several Rasa servers must not handle one conversation's messages at the same time.
         endpoints["lock_store"] = lock_store_config(settings.redis_url)

@@ -7,8 +7,13 @@ every pooled connection fails. Together that silently restarted conversations af
 restart and, since Rasa then publishes only the events beyond those already stored, dropped the
 turn from the archive as well (``tests/e2e/test_scale_out.py`` caught it).
 
-``ResilientSQLTrackerStore`` (used by ``python -m bot run`` for every server database; SQLite files
-get ``ArchivingSQLTrackerStore``, which only publishes new events more cheaply):
+``endpoints.yml`` names ``ProjectTrackerStore``: it reads the URL from the settings
+(``TRACKER_STORE_URL``, else ``DATABASE_URL``'s server or a SQLite file beside the archive), so plain
+``rasa run`` from the project root and ``python -m bot run`` get the same store. It makes a
+``ResilientSQLTrackerStore`` for a server database, and for a SQLite file an
+``ArchivingSQLTrackerStore``, which only publishes new events more cheaply. Both build their engine
+once, with ``hide_parameters`` (a failed statement's parameters, a citizen's words, never reach the
+log). ``ResilientSQLTrackerStore``:
 
 * checks a pooled connection before use (``pool_pre_ping``) and gives up connecting after 3 s;
 * retries reading and saving for up to ``RETRY_SECONDS``, so a restart of a few seconds only
@@ -24,10 +29,15 @@ import asyncio
 import itertools
 import logging
 import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, Set, Text, TypeVar
 
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import URL, make_url
+
+from bot.core.config import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +56,35 @@ class ArchivingSQLTrackerStore(SQLTrackerStore):
     archive exactly the events that are stored, as before.
     """
 
+    def __init__(self, url: str, domain: Any = None, event_broker: Any = None, **kwargs: Any) -> None:
+        """Connects to the database at ``url`` and creates Rasa's tables there if they are missing.
+
+        Rasa's own ``__init__`` is not called: it would build an engine that this store replaces.
+        What it does for a URL (an engine, the tables, a session factory) is done here, once.
+
+        Args:
+            url: SQLAlchemy URL of the tracker store.
+            domain: the assistant's domain.
+            event_broker: where the events go (the archive's broker).
+            **kwargs: passed on to Rasa's ``TrackerStore``.
+        """
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(parsed, hide_parameters=True, **self.engine_options(parsed))
+        try:
+            self.Base.metadata.create_all(self.engine)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
+            # As Rasa: several servers starting together may race to create the tables.
+            logger.error("Could not create the tracker store's tables: %s", type(error).__name__)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+
+    @staticmethod
+    def engine_options(url: URL) -> dict:
+        """Options of the engine beyond ``hide_parameters``: Rasa's own (pool size, schema)."""
+        return create_engine_kwargs(url)
+
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Publishes the tracker's events that are not stored yet to the event broker."""
         if self.event_broker is None:
@@ -63,19 +102,17 @@ class TrackerStoreUnavailable(RuntimeError):
 class ResilientSQLTrackerStore(ArchivingSQLTrackerStore):
     """Rasa's SQL tracker store with connection checks and bounded retries (see the module docstring)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        import sqlalchemy as sa
+    def __init__(self, url: str, domain: Any = None, event_broker: Any = None, **kwargs: Any) -> None:
+        self._unread: Set[Text] = set()
+        super().__init__(url, domain, event_broker, **kwargs)
 
-        url = self.engine.url
+    @staticmethod
+    def engine_options(url: URL) -> dict:
+        """Rasa's options plus a connection check before use and a 3 s connect timeout."""
         options = create_engine_kwargs(url)
         if url.get_backend_name() == "postgresql":
             options["connect_args"] = {**options.get("connect_args", {}), "connect_timeout": 3}
-        self.engine.dispose()
-        # hide_parameters: a failed statement's parameters (a citizen's words) never reach the log.
-        self.engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **options)
-        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        self._unread: Set[Text] = set()
+        return {**options, "pool_pre_ping": True}
 
     async def _retrying(self, what: str, call: Callable[[], Awaitable[Result]]) -> Result:
         deadline = time.monotonic() + RETRY_SECONDS
@@ -119,3 +156,28 @@ class ResilientSQLTrackerStore(ArchivingSQLTrackerStore):
             raise TrackerStoreUnavailable(
                 f"conversation {tracker.sender_id} was not read this turn; not saved over the stored one")
         await self._retrying("saving a conversation", lambda: super(ResilientSQLTrackerStore, self).save(tracker))
+
+
+def store_class(url: str) -> type:
+    """The store for ``url``: resilient for a server database, the lighter one for a SQLite file."""
+    # A server database can restart under a running assistant (see the module docstring).
+    return ArchivingSQLTrackerStore if make_url(url).get_backend_name() == "sqlite" else ResilientSQLTrackerStore
+
+
+class ProjectTrackerStore:
+    """The tracker store ``endpoints.yml`` names: the store of :func:`store_class` for the settings' URL.
+
+    Rasa creates a custom tracker store as ``ProjectTrackerStore(host=<the endpoint's url>,
+    domain=..., event_broker=..., **other keys)``; the object made is the store itself (a
+    ``ResilientSQLTrackerStore`` or an ``ArchivingSQLTrackerStore``), not an instance of this class.
+    """
+
+    def __new__(cls, host: Optional[str] = None, domain: Any = None, event_broker: Any = None,
+                **kwargs: Any) -> SQLTrackerStore:
+        url = host or get_settings().tracker_store_url
+        return store_class(url)(url, domain=domain, event_broker=event_broker, **kwargs)
+
+
+def endpoint_config(url: Optional[str] = None) -> dict:
+    """The ``tracker_store`` endpoint of ``endpoints.yml``; with ``url``, for that database instead."""
+    return {"type": f"{__name__}.ProjectTrackerStore", **({"url": url} if url else {})}

@@ -31,6 +31,8 @@ EXPECTED = [
     (SQLTrackerStore, "retrieve", ["self", "sender_id"]),
     (SQLTrackerStore, "retrieve_full_tracker", ["self", "conversation_id"]),
     (SQLTrackerStore, "save", ["self", "tracker"]),
+    # ArchivingSQLTrackerStore builds its engine itself and calls TrackerStore.__init__ directly.
+    (TrackerStore, "__init__", ["self", "domain", "event_broker", "kwargs"]),
 ]
 
 
@@ -46,6 +48,10 @@ def test_rasa_is_the_version_the_patches_were_checked_against():
     import rasa
 
     assert rasa.__version__ == "3.6.21", "check every patch in bot/rasa_server/patches/__init__.py, then update"
+
+
+def test_the_tracker_store_tables_are_still_declared_on_the_sql_store():
+    assert "events" in SQLTrackerStore.Base.metadata.tables
 
 
 def test_the_lock_lifetime_the_lock_store_patch_reads_still_exists():

@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from bot.core.config import SettingsError, get_settings
-from bot.ops.run import lock_store_config, tracker_store_config, write_runtime_endpoints
+from bot.ops.run import lock_store_config, write_runtime_endpoints
+from bot.rasa_server.tracker_store import endpoint_config as tracker_store_config
 
 
 def endpoints(monkeypatch, **environment):
@@ -16,9 +17,19 @@ def endpoints(monkeypatch, **environment):
 
 
 def test_neither_set_everything_stays_on_sqlite(monkeypatch, tmp_path):
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_server.tracker_store import ArchivingSQLTrackerStore
+
     written = endpoints(monkeypatch)
-    assert written["tracker_store"] == {"type": "bot.rasa_server.tracker_store.ArchivingSQLTrackerStore", "dialect": "sqlite",
-                                         "db": str(tmp_path / "var" / "tracker.db")}
+    # The store reads its URL from the settings, for `rasa run` with endpoints.yml as it is, too.
+    assert written["tracker_store"] == {"type": "bot.rasa_server.tracker_store.ProjectTrackerStore"}
+    store = TrackerStore.create(EndpointConfig.from_dict(written["tracker_store"]), Domain.empty())
+    assert isinstance(store, ArchivingSQLTrackerStore)
+    assert store.engine.url.database == str(tmp_path / "var" / "tracker.db")
+    assert store.engine.hide_parameters
     assert "lock_store" not in written  # Rasa's in-memory lock store: one Rasa server
     assert get_settings().database_url == f"sqlite:///{tmp_path / 'var' / 'archive.db'}"
     assert written["event_broker"]["type"] == "bot.rasa_server.broker.ArchiveEventBroker"
@@ -27,10 +38,11 @@ def test_neither_set_everything_stays_on_sqlite(monkeypatch, tmp_path):
 def test_postgresql_and_redis_for_several_servers(monkeypatch):
     written = endpoints(monkeypatch, DATABASE_URL="postgresql://assistant:s%40cret@db.internal:5433/assistant",
                         REDIS_URL="redis://:hemmeleg@cache.internal:6380/2")
-    assert written["tracker_store"] == {"type": "bot.rasa_server.tracker_store.ResilientSQLTrackerStore",
-                                        "dialect": "postgresql", "db": "assistant",
-                                        "url": "db.internal", "port": 5433, "username": "assistant",
-                                        "password": "s@cret"}
+    from bot.rasa_server.tracker_store import ResilientSQLTrackerStore, store_class
+
+    assert written["tracker_store"] == {"type": "bot.rasa_server.tracker_store.ProjectTrackerStore"}
+    assert get_settings().tracker_store_url == "postgresql://assistant:s%40cret@db.internal:5433/assistant"
+    assert store_class(get_settings().tracker_store_url) is ResilientSQLTrackerStore
     assert written["lock_store"] == {"type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
                                      "use_ssl": False, "password": "hemmeleg"}
 
@@ -59,6 +71,7 @@ def test_postgresql_tracker_store_is_what_rasa_builds_from_the_config(postgres_u
         assert isinstance(store, ResilientSQLTrackerStore)
         assert store.engine.url.render_as_string(hide_password=False).split("@")[-1] == postgres_url.split("@")[-1]
         assert store.engine.pool._pre_ping
+        assert store.engine.hide_parameters
     finally:
         store.engine.dispose()
 

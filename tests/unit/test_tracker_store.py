@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.rasa_server import tracker_store as resilient
-from bot.ops.run import tracker_store_config
+from bot.rasa_server.tracker_store import endpoint_config as tracker_store_config
 from tools import services
 
 

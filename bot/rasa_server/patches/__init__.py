@@ -28,8 +28,10 @@ The patches (what in Rasa is replaced -> our function, why; its behaviour test):
 
 Not patches but subclasses that override Rasa's private methods (``bot/rasa_server/tracker_store.py``,
 named in ``endpoints.yml``): ``SQLTrackerStore.stream_events`` (uses ``_event_query`` and
-``_stream_new_events``), ``retrieve``, ``retrieve_full_tracker`` and ``save``; their signatures are
-checked by the same test, their behaviour by ``tests/unit/test_tracker_store.py``.
+``_stream_new_events``), ``retrieve``, ``retrieve_full_tracker`` and ``save``, and ``__init__``
+(the engine is built once by us, then ``TrackerStore.__init__`` is called and Rasa's tables,
+``SQLTrackerStore.Base.metadata``, are created); their signatures are checked by the same test,
+their behaviour by ``tests/unit/test_tracker_store.py`` and ``tests/unit/test_scale_config.py``.
 """
 from __future__ import annotations
 
