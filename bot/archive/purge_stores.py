@@ -7,8 +7,9 @@
   here, and the purge says so.
 * The spool's replayed files (``SPOOL_DIR/replayed/<replay time>-spool-<host>-<pid>.jsonl``, see
   :mod:`bot.archive.spool`): copies of events that are in the archive already.
-* Staff sessions (``staff_sessions``) and the Messenger message ids seen (``messenger_seen_messages``),
-  both in the archive database.
+
+Staff sessions, Messenger message ids and conversation secrets belong to higher layers: they are
+cleared by :mod:`bot.ops.retention`, in the same transaction.
 
 Only ids, times and counts are read here: never an event's text or data.
 """
@@ -22,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, func, inspect, or_, select
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, func, inspect, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
@@ -234,37 +235,3 @@ def old_replayed_files(spool_dir: Path, cutoff: datetime) -> List[ReplayedFile]:
         if not recent:
             found.append(ReplayedFile(path, when, tuple(sorted(conversation_ids))))
     return found
-
-
-# ------------------------------------------------------------------------------------------
-# Staff sessions and Messenger message ids (archive database)
-# ------------------------------------------------------------------------------------------
-
-
-def purge_staff_sessions(session: Session, cutoff: datetime, dry_run: bool) -> int:
-    """Deletes the staff sessions that ended, or were last seen, before ``cutoff``; returns how many."""
-    from bot.staff.models import StaffSession
-
-    old = or_(StaffSession.ended_at < cutoff, StaffSession.last_seen < cutoff)
-    count = session.execute(select(func.count()).select_from(StaffSession).where(old)).scalar_one()
-    if count and not dry_run:
-        session.execute(delete(StaffSession).where(old))
-    return count
-
-
-def purge_seen_messages(session: Session, cutoff: datetime, dry_run: bool) -> int:
-    """Deletes the Messenger message ids seen before ``cutoff``; returns how many."""
-    from bot.channels.models import MessengerSeenMessage
-
-    old = MessengerSeenMessage.seen_at < cutoff
-    count = session.execute(select(func.count()).select_from(MessengerSeenMessage).where(old)).scalar_one()
-    if count and not dry_run:
-        session.execute(delete(MessengerSeenMessage).where(old))
-    return count
-
-
-def delete_conversation_secret(session: Session, conversation_id: str) -> None:
-    """Deletes the outbox secret of a purged conversation: nothing is left for it to unlock."""
-    from bot.channels.models import ConversationSecret
-
-    session.execute(delete(ConversationSecret).where(ConversationSecret.conversation_id == conversation_id))

@@ -152,7 +152,7 @@ def _cmd_archive_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_archive_purge(args: argparse.Namespace) -> int:
-    from bot.archive.purge import purge
+    from bot.ops.retention import purge
 
     summary = purge(args.before, args.by, dry_run=args.dry_run)
     print("\n".join(summary.lines()))

@@ -21,7 +21,8 @@ from bot.storage.db import session_scope, upgrade
 from bot.archive.export import ExportError, export
 from bot.archive.models import ArchiveRecord, PurgeLog
 from bot.archive.models import Handoff, HandoffEvent, OutboxDelivery, OutboxMessage
-from bot.archive.purge import PurgeForbidden, purge
+from bot.archive.purge import PurgeForbidden
+from bot.ops.retention import purge
 from bot.archive.verify import verify
 from bot.core.config import get_settings
 from tests.unit import archive_fixtures as fx

@@ -24,7 +24,8 @@ from sqlalchemy.engine import make_url
 import bot.archive.spool as spool_module
 from bot.storage.db import engine_for, session_scope, upgrade
 from bot.archive.models import ArchiveRecord, PurgeLog
-from bot.archive.purge import OTHER_STORES, purge
+from bot.archive.purge import OTHER_STORES
+from bot.ops.retention import purge
 from bot.archive.spool import Spool
 from bot.channels.models import MessengerSeenMessage
 from bot.ops.cli import main
