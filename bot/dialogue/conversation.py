@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
+from bot.core.languages import known_language
 from bot.core.reasons import handoff_reason
 from bot.language.detector import Detection, resolve_language
 from bot.municipality import Municipality, desk_status, load_locale, load_municipality
@@ -91,7 +92,7 @@ def language_after_message(
     if channel_choice is not None and channel_choice in profile.languages:
         return channel_choice, True
     entity = next((e for e in entities if e.get("entity") == "language"), None)
-    if entity is None or entity.get("value") not in ("nn", "nb", "sv"):
+    if entity is None or known_language(entity.get("value")) is None:
         return current, chosen
     confidence = float(entity.get("confidence") or 0.0)
     detection = Detection(language=entity["value"], confidence=confidence, scores={}, strong=bool(entity.get("strong")))
@@ -109,7 +110,7 @@ def language_after_message(
 def channel_language_choice(metadata: Any) -> Optional[str]:
     """Returns the language a channel's interface sent in the message metadata, or None."""
     value = metadata.get("language") if isinstance(metadata, Mapping) else None
-    return value if value in ("nn", "nb", "sv") else None
+    return known_language(value)
 
 
 def needs_personal_data_warning(text: Any, already_warned: Any) -> bool:

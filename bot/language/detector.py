@@ -30,8 +30,7 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tupl
 
 import yaml
 
-LANGUAGES: Tuple[str, ...] = ("nn", "nb", "sv")
-"""The languages this module tells apart, as ISO 639-1 codes."""
+from bot.core.languages import LANGUAGES  # the languages this module tells apart (ISO 639-1)
 
 NEUTRAL_LANGUAGE = "nb"
 """Reported for text without any letters (empty, digits, emoji); such a detection is never strong."""

@@ -16,7 +16,7 @@ from typing import Collection, Dict, List, Optional
 
 import yaml
 
-from bot.storage.db import upgrade
+from bot.storage.db import session_scope, upgrade
 from bot.core.config import PROJECT_ROOT, Settings, get_settings
 from bot.ops.model import train
 from bot.municipality import load_municipality
@@ -106,7 +106,6 @@ def ingest_demo_content_if_empty(municipality: str) -> None:
 
     from sqlalchemy import select
 
-    from bot.storage.db import session_scope
     from bot.content.ingest import ingest
     from bot.content.models import ContentPage
 

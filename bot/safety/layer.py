@@ -30,10 +30,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from bot.core.config import PROJECT_ROOT
+from bot.core.languages import LANGUAGES
 from bot.safety.lexicon import Phrase, PhraseList, merge, normalise
 
 SAFETY_DIR = PROJECT_ROOT / "data" / "safety"
-LANGUAGES = ("nn", "nb", "sv")
 #: The classes in the order they win, and the intent each one gives.
 CLASSES = ("emergency", "crisis", "political")
 INTENTS = {"emergency": "emergency", "crisis": "crisis_support", "political": "political_question"}

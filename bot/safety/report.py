@@ -11,9 +11,9 @@ import statistics
 from collections import Counter
 from typing import Dict, List, Mapping, Optional
 
+from bot.core.languages import LANGUAGES
 from bot.safety import evaluate as ev
 
-LANGUAGES = ("nn", "nb", "sv")
 
 
 def _intent_category(intent: Optional[str]) -> Optional[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any, List, Optional
 
+from bot.dialogue.conversation import channel_language_choice, language_after_message, municipality
 from bot.rasa_server.patches.originals import replace
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,6 @@ def conversation_language(tracker: Any) -> Optional[str]:
     That action cannot run either, so the same decision (``bot.dialogue.conversation.language_after_message``)
     is made here from the message's ``language`` entity, which the Rasa server's own NLU adds.
     """
-    from bot.dialogue.conversation import channel_language_choice, language_after_message, municipality
-
     try:
         profile = municipality()
     except Exception:  # a broken profile must not turn an apology into a crash
