@@ -30,7 +30,7 @@ class StaffUserError(ValueError):
     """A user that cannot be created or changed (short password, duplicate name, last admin, …).
 
     ``code`` names the problem for the staff app, which shows it in the UI language
-    (``account_error.<code>`` in bot/staff/texts.py); the message is for the command line.
+    (``account_error.<code>`` in data/locale/staff/<ui>.yml); the message is for the command line.
     """
 
     def __init__(self, message: str, code: str = "invalid"):

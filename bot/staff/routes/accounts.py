@@ -1,6 +1,6 @@
 """Account pages of the staff app: one's own password, user management and the audit log.
 
-``register(app, ...)`` adds the routes to the app that :func:`bot.staff.app.create_app` builds:
+``register(app, ctx)`` adds the routes to the app that :func:`bot.staff.app.create_app` builds:
 
 - ``/account`` (every signed-in user): change one's own password; the other sessions end.
 - ``/admin/users`` (admins): the users, with disable / enable, sign out all sessions and a new
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 from urllib.parse import urlencode
 
 from sanic import Sanic, response
@@ -21,7 +20,7 @@ from sanic.request import Request
 
 from bot.storage.base import utc
 from bot.staff import users
-from bot.staff.texts import Words
+from bot.staff.routes.context import Context, csv_cell, is_admin
 from bot.staff.users import StaffUserError
 
 AUDIT_CSV_COLUMNS = ("time", "user", "action", "conversation_id", "detail")
@@ -31,51 +30,22 @@ USER_ACTIONS = {"disable": "user_disable", "enable": "user_enable", "end-session
 ERROR_STATUS = {"unknown_user": 404, "self": 409, "last_admin": 409}
 
 
-@dataclass
-class Context:
-    """What the account routes need from the app that registers them."""
-
-    render: Callable[..., Any]
-    blocking: Callable[..., Awaitable[Any]]
-    db_url: str
-    t: Words
-    zone: Any
-    session_cookie: str
-    csv_cell: Callable[[Any], str]
-
-    def refusal(self, error: StaffUserError) -> str:
-        """A refused change in the UI language."""
-        text = self.t(f"account_error.{error.code}")
-        if text == f"account_error.{error.code}":
-            text = self.t("account_error.invalid")
-        return text.format(n=users.MIN_PASSWORD_LENGTH)
-
-    def forbidden(self, request: Request):
-        """The 403 page for a signed-in user without the admin role."""
-        return self.render(request, "error.html", status=403, message=self.t.forbidden)
+def _refusal(ctx: Context, error: StaffUserError) -> str:
+    """A refused change in the UI language."""
+    text = ctx.t(f"account_error.{error.code}")
+    if text == f"account_error.{error.code}":
+        text = ctx.t("account_error.invalid")
+    return text.format(n=users.MIN_PASSWORD_LENGTH)
 
 
-def is_admin(request: Request) -> bool:
-    """Whether the signed-in user has the admin role."""
-    user = getattr(request.ctx, "user", None)
-    return bool(user) and user["role"] == "admin"
-
-
-def register(app: Sanic, *, render, blocking, db_url: str, t: Words, zone, session_cookie: str,
-             csv_cell: Callable[[Any], str]) -> None:
+def register(app: Sanic, ctx: Context) -> None:
     """Adds the account, user and audit routes to ``app``.
 
     Args:
         app: the staff app (its request middleware signs users in and checks CSRF on POST).
-        render: ``render(request, template, status=200, **context)`` of the app.
-        blocking: runs a blocking function off the event loop.
-        db_url: the archive database.
-        t: the staff words in the UI language.
-        zone: the municipality's time zone (for the CSV's times).
-        session_cookie: the name of the session cookie (so that one's own session can be kept).
-        csv_cell: makes a CSV cell that spreadsheets do not run as a formula.
+        ctx: what the routes share (``ctx.session_cookie`` keeps one's own session; the CSV's
+            times are in ``ctx.zone``).
     """
-    ctx = Context(render, blocking, db_url, t, zone, session_cookie, csv_cell)
     _register_account(app, ctx)
     _register_users(app, ctx)
     _register_audit(app, ctx)
@@ -110,7 +80,7 @@ def _register_account(app: Sanic, ctx: Context) -> None:
             if error.code == "wrong_password":
                 await ctx.blocking(limiter.fail, name, ip)
             await ctx.blocking(users.audit, name, "password_change_refused", None, f"reason={error.code}", ctx.db_url)
-            return page(request, status=400, error=ctx.refusal(error))
+            return page(request, status=400, error=_refusal(ctx, error))
         await ctx.blocking(users.audit, name, "password_change", None, f"other_sessions_ended={ended}", ctx.db_url)
         return response.redirect("/account?done=1")
 
@@ -155,7 +125,7 @@ def _register_users(app: Sanic, ctx: Context) -> None:
             ended = await ctx.blocking(_change_user, ctx, action, name, by,
                                        request.cookies.get(ctx.session_cookie), request.form)
         except StaffUserError as error:
-            return await page(request, status=ERROR_STATUS.get(error.code, 400), error=ctx.refusal(error))
+            return await page(request, status=ERROR_STATUS.get(error.code, 400), error=_refusal(ctx, error))
         detail = f"user={name}" + (f"; sessions_ended={ended}" if ended is not None else "")
         await ctx.blocking(users.audit, by, USER_ACTIONS[action], None, detail, ctx.db_url)
         return response.redirect(f"/admin/users?done={action}")
@@ -200,7 +170,7 @@ def _audit_csv(ctx: Context, filters: Dict[str, str]) -> tuple:
     for r in rows:
         # Local time with its offset: what staff read on the page, and unambiguous in a spreadsheet.
         at = utc(r.at).astimezone(ctx.zone).isoformat(timespec="seconds")
-        writer.writerow([ctx.csv_cell(v) for v in (at, r.user, r.action, r.conversation_id, r.detail)])
+        writer.writerow([csv_cell(v) for v in (at, r.user, r.action, r.conversation_id, r.detail)])
     return out.getvalue(), len(rows)
 
 
