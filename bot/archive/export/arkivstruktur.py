@@ -99,7 +99,8 @@ def _write_transcript_registrering(xml: XmlWriter, context: _Context, conversati
                                    checksum: str, size: int) -> None:
     """The basisregistrering that carries the transcript as its main document."""
     labels, exported_at, municipality_id = context.labels, context.exported_at, context.municipality_id
-    title = labels("transcript_record.title", id=conversation.id, channel=conversation.channel)
+    channel = conversation.channel or labels("transcript.unknown")
+    title = labels("transcript_record.title", id=conversation.id, channel=channel)
     xml.open("registrering", [("xsi:type", ids.RECORD_TYPE)])
     xml.leaf("systemID", ids.system_id(municipality_id, "samtale", conversation.id, "samtalelogg"))
     _created_and_archived(xml, exported_at, exported_at)
@@ -143,7 +144,7 @@ def _write_mappe(xml: XmlWriter, context: _Context, conversation: Conversation, 
                  size: int) -> None:
     """The mappe of one conversation, with a registrering per record and one for the transcript."""
     labels = context.labels
-    channel = conversation.channel
+    channel = conversation.channel or labels("transcript.unknown")
     xml.open("mappe")
     xml.leaf("systemID", ids.conversation_system_id(context.municipality_id, conversation.id))
     xml.leaf("mappeID", conversation.id)

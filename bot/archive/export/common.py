@@ -140,14 +140,14 @@ class Conversation:
 
     @property
     def channel(self) -> str:
-        """The citizen's channel: that of the first citizen message, else of the first record."""
+        """The citizen's channel: that of the first citizen message, else of the first record ("" if none)."""
         for record in self.records:
             if record.kind == Kind.CITIZEN_MESSAGE and record.channel:
                 return record.channel
         for record in self.records:
             if record.channel:
                 return record.channel
-        return "ukjent"
+        return ""
 
     @property
     def languages(self) -> List[str]:

@@ -68,7 +68,7 @@ def _head(labels: Labels, conversation: Conversation, municipality: Any, from_da
         labels("transcript.title"),
         labels("transcript.municipality", name=name, id=municipality.id, country=municipality.country),
         labels("transcript.conversation", id=conversation.id),
-        labels("transcript.channel", channel=conversation.channel),
+        labels("transcript.channel", channel=conversation.channel or labels("transcript.unknown")),
         labels("transcript.languages", languages=", ".join(conversation.languages) or labels("transcript.unknown")),
         labels("transcript.span", first=iso_utc(conversation.first_at), last=iso_utc(conversation.last_at)),
         labels("transcript.period", from_date=from_date.isoformat(), to_date=to_date.isoformat()),
