@@ -22,38 +22,15 @@ from bot.ops.model import train
 from bot.municipality import load_municipality
 
 
-def lock_store_config(url: str) -> Dict[str, object]:
-    """Translates a ``redis://`` URL into the settings of Rasa's Redis lock store.
-
-    Rasa's lock store takes the host as ``url`` and the rest as separate keys.
-    """
-    from urllib.parse import unquote, urlsplit
-
-    parsed = urlsplit(url)
-    config: Dict[str, object] = {
-        "type": "redis",
-        "url": parsed.hostname or "localhost",
-        "port": parsed.port or 6379,
-        "db": int(parsed.path.strip("/") or 0),
-        "use_ssl": parsed.scheme == "rediss",
-    }
-    if parsed.username:
-        config["username"] = unquote(parsed.username)
-    if parsed.password:
-        config["password"] = unquote(parsed.password)
-    return config
-
-
 def write_runtime_endpoints(settings: Settings) -> Path:
-    """Writes the Rasa endpoints file for this run (action server and lock store from the settings).
+    """Writes the Rasa endpoints file for this run: ``endpoints.yml`` with the action server's URL.
 
-    The tracker store and the event broker of ``endpoints.yml`` read the settings themselves.
+    The tracker store, the lock store and the event broker of ``endpoints.yml`` read the settings
+    themselves; only the action endpoint has a fixed URL there (Rasa 3.6's ``${VARIABLE}`` in
+    ``endpoints.yml`` fails when the variable is not set, so plain ``rasa run`` would need it).
     """
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     endpoints.setdefault("action_endpoint", {})["url"] = settings.action_endpoint_url
-    if settings.redis_url:
-        # Several Rasa servers must not handle one conversation's messages at the same time.
-        endpoints["lock_store"] = lock_store_config(settings.redis_url)
     target = settings.data_dir / "run" / "endpoints.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")

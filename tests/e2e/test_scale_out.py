@@ -137,7 +137,8 @@ def test_two_servers_keep_one_conversation_exactly_as_one_server(saltvika: Runni
     assert redis_commands(redis_url) - commands_before >= 2 * len(CONVERSATION)
     for server in scaled.rasa:
         endpoints = (server.data_dir / "run" / "endpoints.yml").read_text()
-        assert "type: redis" in endpoints and "dialect: postgresql" in endpoints
+        # The stores read REDIS_URL and DATABASE_URL themselves (bot/rasa_server/lock_store.py, tracker_store.py).
+        assert "ProjectLockStore" in endpoints and "ProjectTrackerStore" in endpoints
 
 
 # ------------------------------------------------------------------------------------------

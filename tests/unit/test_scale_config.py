@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from bot.core.config import SettingsError, get_settings
-from bot.ops.run import lock_store_config, write_runtime_endpoints
+from bot.ops.run import write_runtime_endpoints
+from bot.rasa_server.lock_store import lock_store_config
 from bot.rasa_server.tracker_store import endpoint_config as tracker_store_config
 
 
@@ -30,7 +31,11 @@ def test_neither_set_everything_stays_on_sqlite(monkeypatch, tmp_path):
     assert isinstance(store, ArchivingSQLTrackerStore)
     assert store.engine.url.database == str(tmp_path / "var" / "tracker.db")
     assert store.engine.hide_parameters
-    assert "lock_store" not in written  # Rasa's in-memory lock store: one Rasa server
+    from rasa.core.lock_store import InMemoryLockStore, LockStore
+
+    assert written["lock_store"] == {"type": "bot.rasa_server.lock_store.ProjectLockStore"}
+    # Rasa's in-memory lock store: one Rasa server
+    assert isinstance(LockStore.create(EndpointConfig.from_dict(written["lock_store"])), InMemoryLockStore)
     assert get_settings().database_url == f"sqlite:///{tmp_path / 'var' / 'archive.db'}"
     assert written["event_broker"]["type"] == "bot.rasa_server.broker.ArchiveEventBroker"
 
@@ -43,8 +48,9 @@ def test_postgresql_and_redis_for_several_servers(monkeypatch):
     assert written["tracker_store"] == {"type": "bot.rasa_server.tracker_store.ProjectTrackerStore"}
     assert get_settings().tracker_store_url == "postgresql://assistant:s%40cret@db.internal:5433/assistant"
     assert store_class(get_settings().tracker_store_url) is ResilientSQLTrackerStore
-    assert written["lock_store"] == {"type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
-                                     "use_ssl": False, "password": "hemmeleg"}
+    assert written["lock_store"] == {"type": "bot.rasa_server.lock_store.ProjectLockStore"}
+    assert lock_store_config(get_settings().redis_url) == {"type": "redis", "url": "cache.internal", "port": 6380,
+                                                           "db": 2, "use_ssl": False, "password": "hemmeleg"}
 
 
 def test_redis_lock_store_is_what_rasa_builds_from_the_config():
@@ -81,3 +87,14 @@ def test_a_redis_url_that_is_not_one_is_named(monkeypatch, value):
     monkeypatch.setenv("REDIS_URL", value)
     with pytest.raises(SettingsError, match="REDIS_URL must start with redis:// or rediss://"):
         get_settings()
+
+
+def test_the_lock_store_endpoints_yml_names_is_redis_when_redis_url_is_set(monkeypatch):
+    from rasa.core.lock_store import LockStore, RedisLockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    written = endpoints(monkeypatch, REDIS_URL="redis://:hemmeleg@cache.internal:6380/2")
+    store = LockStore.create(EndpointConfig.from_dict(written["lock_store"]))
+    assert isinstance(store, RedisLockStore)
+    connection = store.red.connection_pool.connection_kwargs
+    assert (connection["host"], connection["port"], connection["db"]) == ("cache.internal", 6380, 2)
