@@ -18,7 +18,7 @@ from bot.dialogue.conversation import (
     needs_personal_data_warning,
     profile_slots,
 )
-from bot.dialogue.responses import response_text
+from bot.core.responses import response_text
 
 
 class ActionInspectMessage(Action):

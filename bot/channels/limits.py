@@ -134,7 +134,7 @@ def refusal_text(language: str) -> str:
     """``utter_rate_limited`` for the configured municipality, with its emergency numbers."""
     from bot.municipality import load_municipality
     from bot.safety.numbers import number_slots
-    from bot.dialogue.responses import response_text
+    from bot.core.responses import response_text
 
     profile = load_municipality()
     values: Dict[str, Any] = dict(number_slots(profile.country, profile.local_numbers), phone=profile.phone)

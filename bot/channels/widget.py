@@ -51,6 +51,7 @@ from bot.channels.checks import (MAX_BODY_BYTES, MAX_MESSAGE_LENGTH, RequestProb
 from bot.channels.limits import CLIENT_KEY, PublicLimits, refused
 from bot.channels.conversations import (ID_HEADER, SECRET_HEADER, conversation_id, new_widget_conversation,
                                         secret_matches)
+from bot.core.languages import LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 TEMPLATES_DIR = HERE / "templates"
 
-LANGUAGES = ("nn", "nb", "sv")
 SENDER_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 METADATA_KEYS = frozenset({"language"})
 REQUEST_KEYS = frozenset({"sender", "message", "metadata"})

@@ -74,8 +74,8 @@ import scipy.sparse as sp
 import yaml
 
 from bot.core.config import PROJECT_ROOT
+from bot.core.languages import LANGUAGES
 
-LANGUAGES: Tuple[str, ...] = ("nn", "nb", "sv")
 DEFAULT_LANGUAGE = "nb"
 
 CHAR_NGRAMS: Tuple[int, int] = (3, 5)

@@ -24,7 +24,7 @@ from bot.handoff.due import due_time
 from bot.handoff.reply_checks import reply_refusal
 from bot.core.reasons import URGENT_REASONS
 from bot.municipality import Municipality, load_municipality
-from bot.dialogue.responses import response_text
+from bot.core.responses import response_text
 
 OPEN, CLAIMED, ANSWERED, CLOSED = "open", "claimed", "answered", "closed"
 STATUSES = (OPEN, CLAIMED, ANSWERED, CLOSED)

@@ -14,8 +14,9 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from bot.core.config import PROJECT_ROOT
+from bot.core.languages import LANGUAGES
 
-SUPPORTED_LANGUAGES: Tuple[str, ...] = ("nn", "nb", "sv")
+SUPPORTED_LANGUAGES: Tuple[str, ...] = LANGUAGES
 SUPPORTED_COUNTRIES: Tuple[str, ...] = ("NO", "SE")
 WEEKDAYS: Tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -36,8 +36,8 @@ import yaml
 
 from bot.core.config import PROJECT_ROOT
 from bot.language import detector
+from bot.core.languages import LANGUAGES
 
-LANGUAGES: Tuple[str, ...] = ("nn", "nb", "sv")
 SETTINGS_FILE = PROJECT_ROOT / "data" / "nlu_check.yml"
 DEFAULT_SETTINGS = {"minimum_examples": 20, "minimum_held_out": 10, "near_duplicate": 0.9, "payload_only_intents": []}
 

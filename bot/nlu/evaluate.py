@@ -32,8 +32,8 @@ import yaml
 
 from bot.core.config import PROJECT_ROOT, get_settings
 from bot.nlu.training import NluParser, languages_of, nlu_config, quiet_rasa, train_nlu
+from bot.core.languages import LANGUAGES
 
-LANGUAGES = ("nn", "nb", "sv")
 FULL_TRAIN_LIMIT_S = 180
 NLU_TRAIN_LIMIT_S = 90
 WORST_CONFUSIONS = 5

@@ -34,8 +34,8 @@ from bot.nlu.check import normalise, read_domain, training_examples
 from bot.nlu.training import _one_line
 from bot.privacy import mask_for_staff as mask
 from bot.storage.db import ensure_schema, session_scope
+from bot.core.languages import LANGUAGES
 
-LANGUAGES = ("nn", "nb", "sv")
 DEFAULT_BELOW = 0.6
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_RESPONSES = ("utter_default",)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from bot.core.config import SettingsError, get_settings
+from bot.core.languages import LANGUAGES
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -249,7 +250,7 @@ def _cmd_nlu_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_safety_evaluate(args: argparse.Namespace) -> int:
-    from bot.safety.report import run
+    from bot.ops.safety_report import run
 
     return run(tuning=args.tuning, words_only=args.words_only, show=args.show)
 
@@ -345,14 +346,14 @@ def _add_content_commands(commands) -> None:
     search = content_commands.add_parser("search", help="show the ranked passages for a query")
     search.add_argument("query")
     search.add_argument("--municipality")
-    search.add_argument("--lang", choices=("nn", "nb", "sv"))
+    search.add_argument("--lang", choices=LANGUAGES)
     search.add_argument("--top", type=int, default=5)
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=_cmd_content_search)
     answer = content_commands.add_parser("answer", help="show exactly the decision the bot makes")
     answer.add_argument("question")
     answer.add_argument("--municipality")
-    answer.add_argument("--lang", choices=("nn", "nb", "sv"))
+    answer.add_argument("--lang", choices=LANGUAGES)
     answer.add_argument("--json", action="store_true")
     answer.set_defaults(func=_cmd_content_answer)
     calibrate = content_commands.add_parser("calibrate", help="choose the answer threshold on calibration questions")

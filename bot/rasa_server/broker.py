@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.archive.recorder import ArchiveRecorder, is_archived_event
+from bot.rasa_server.recorder import ArchiveRecorder, is_archived_event
 from bot.archive.spool import Spool
 from bot.core.config import get_settings
 from bot.rasa_server.patches import install

@@ -14,10 +14,10 @@ import yaml
 from bot.core.config import PROJECT_ROOT
 # The filter offers every handoff reason, crises first (one list, in bot/core/reasons.py).
 from bot.core.reasons import REASONS  # noqa: F401  (used by the app and its templates)
+from bot.core.languages import LANGUAGES
 
 WORDING_DIR = PROJECT_ROOT / "data" / "locale" / "staff"
 UI_LANGUAGES = ("nb", "sv")
-LANGUAGES = ("nn", "nb", "sv")
 
 
 def load_wording(ui: str, directory: Path = WORDING_DIR) -> Dict[str, str]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import requests
+from tests.ports import free_port  # noqa: F401  (also imported from here by other tests)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # One API secret for every assistant the tests start, so that scaled-out servers and the staff
@@ -29,12 +29,6 @@ def api_headers() -> Dict[str, str]:
 
     return auth_headers(API_SECRET, "tests")
 
-
-def free_port() -> int:
-    """Returns a TCP port that is free on loopback now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 UNLIMITED = {"RATE_LIMIT_PER_ADDRESS": "0", "RATE_LIMIT_PER_CONVERSATION": "0", "HANDOFF_LIMIT_PER_ADDRESS": "0"}

@@ -27,7 +27,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from bot.dialogue.responses import response_text
+from bot.core.responses import response_text
 from tests.e2e.assistant import RunningAssistant, rest
 from tests.e2e.conftest import TUESDAY_MORNING
 from tests.fake_graph import FakeGraph

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Optional
@@ -19,6 +18,7 @@ from bot.core.config import get_settings
 from bot.handoff import queue
 from bot.municipality import load_municipality
 from bot.staff.users import add_user
+from tests.ports import free_port  # noqa: F401  (also imported from here by other tests)
 
 PASSWORD = "correct horse battery"
 ADMIN_PASSWORD = "admin staple battery"
@@ -27,11 +27,6 @@ ADMIN_PASSWORD = "admin staple battery"
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives a real browser (Debian's Chromium, Playwright)")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class StaffServer:

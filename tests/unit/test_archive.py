@@ -12,7 +12,7 @@ from bot.rasa_server.broker import Archive
 from bot.storage.db import session_scope, upgrade
 from bot.archive.models import ArchiveRecord
 from bot.archive.models import Handoff, HandoffEvent
-from bot.archive.recorder import ArchiveRecorder
+from bot.rasa_server.recorder import ArchiveRecorder
 from bot.archive.spool import Spool
 
 TUESDAY_10 = datetime(2026, 11, 17, 9, 0, tzinfo=timezone.utc).timestamp()  # 10:00 in Oslo

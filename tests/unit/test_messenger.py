@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import logging
-import socket
 import threading
 import time
 import uuid
@@ -43,6 +42,7 @@ from bot.channels.messenger import (
 from bot.channels.models import MessengerSeenMessage
 from bot.core.config import get_settings
 from tests.fake_graph import FakeGraph
+from tests.ports import free_port  # noqa: F401  (also imported from here by other tests)
 
 SECRET = "app-secret-for-tests"
 VERIFY = "verify-token-for-tests"
@@ -53,11 +53,6 @@ ALICE, BOB = "7001000000000001", "7001000000000002"
 
 # --- helpers ----------------------------------------------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:

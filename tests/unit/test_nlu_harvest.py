@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.storage.db import session_scope, upgrade
 from bot.archive.models import Kind
 from bot.archive.models import Handoff
-from bot.archive.recorder import ArchiveRecorder
+from bot.rasa_server.recorder import ArchiveRecorder
 from bot.archive.records import append_record
 from bot.nlu.check import read_examples
 from bot.nlu.harvest import harvest

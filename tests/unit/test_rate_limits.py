@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.storage.db import session_scope
 from bot.archive.models import ArchiveRecord
 from bot.archive.models import Handoff
-from bot.archive.recorder import ArchiveRecorder
+from bot.rasa_server.recorder import ArchiveRecorder
 from bot.channels.limits import SlidingWindow, accepted_language, client_address, client_key, refusal_text
 from bot.handoff.limit import client_key_of, handoff_allowed
 from bot.municipality import load_municipality

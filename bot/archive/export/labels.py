@@ -14,9 +14,9 @@ from typing import Any, Dict, Mapping
 import yaml
 
 from bot.core.config import PROJECT_ROOT
+from bot.core.languages import LANGUAGES
 
 LABELS_DIR = PROJECT_ROOT / "data" / "locale" / "archive"
-LANGUAGES = ("nb", "nn", "sv")
 
 
 class Labels:

@@ -13,7 +13,7 @@ from sanic.request import Request
 
 from bot.core import clock
 from bot.dialogue import crisis
-from bot.dialogue.responses import response_text
+from bot.core.responses import response_text
 from bot.municipality import format_moment
 from bot.staff import users
 from bot.staff.routes.context import Context, is_admin
