@@ -55,10 +55,11 @@ def test_a_database_error_does_not_log_the_message(tmp_path, caplog):
 
 
 def test_the_tracker_store_engine_hides_parameters(tmp_path):
-    from bot.rasa_server.tracker_store import ResilientSQLTrackerStore
+    from bot.rasa_server.tracker_store import ArchivingSQLTrackerStore, ResilientSQLTrackerStore
 
-    store = ResilientSQLTrackerStore(dialect="sqlite", db=str(tmp_path / "tracker.db"))
-    assert store.engine.hide_parameters is True
+    for store_class in (ArchivingSQLTrackerStore, ResilientSQLTrackerStore):
+        store = store_class(f"sqlite:///{tmp_path / (store_class.__name__ + '.db')}")
+        assert store.engine.hide_parameters is True
 
 
 def test_files_the_assistant_creates_are_owner_only(tmp_path):
