@@ -195,7 +195,7 @@ def show_handoff(handoff_id: int, url: Optional[str] = None) -> Dict[str, Any]:
         ]
         view["transcript"] = [
             {
-                "seq": r.seq, "at": utc(r.occurred_at).isoformat(), "kind": r.kind, "sender": r.sender_id,
+                "id": r.id, "seq": r.seq, "at": utc(r.occurred_at).isoformat(), "kind": r.kind, "sender": r.sender_id,
                 "text": mask(r.text) if r.text else r.text, "personal_data": r.personal_data or [],
                 "safety": _safety_category(r),
             }

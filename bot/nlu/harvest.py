@@ -7,8 +7,11 @@ Reads the archive and picks the citizen messages the assistant had trouble with:
 * ``unanswered handoff``: the message was handed to staff because the bot could not answer
   (reason ``unanswered``, or ``out_of_hours`` when it was not a request for a person);
 * ``thumbs down``: the citizen said a website answer did not help (the question it answered);
+* ``marked by staff``: a staff member pressed "the bot misunderstood this" on the message in the
+  staff app (a ``Kind.STAFF_NOTE`` whose data names the message: ``misunderstood_record_id``);
 * ``staff disagreed``: a staff member wrote ``intent: <name>`` (or ``#<name>``) in a note on the
-  conversation's handoff and the NLU had guessed something else: the staff's label is used.
+  conversation's handoff and the NLU had guessed something else: the staff's label is used (the
+  older convention, still read).
 
 Per language it writes ``<out>/<lang>.yml`` in the form of ``data/nlu/``: each message under the
 intent the model guessed (or staff named), with a comment saying why it is there, its
@@ -45,6 +48,10 @@ FALLBACK = "fallback"
 UNANSWERED = "unanswered handoff"
 THUMBS_DOWN = "thumbs down"
 STAFF = "staff disagreed"
+MARKED = "marked by staff"
+REASONS = (LOW_CONFIDENCE, FALLBACK, UNANSWERED, THUMBS_DOWN, MARKED, STAFF)
+# The key of a staff note's data that marks a citizen message as misunderstood.
+MISUNDERSTOOD = "misunderstood_record_id"
 
 _STAFF_LABEL = re.compile(r"(?:\bintent\s*[:=]\s*|#)([a-z][a-z_]*)", re.IGNORECASE)
 
@@ -63,6 +70,8 @@ class Candidate:
         count: how many times it was seen.
         first_seen, last_seen: when.
         conversations: ids of the conversations it came from.
+        record_ids: the archive record ids of every time it was seen.
+        latest_record_id: the record id of the most recent time.
     """
 
     text: str
@@ -75,6 +84,8 @@ class Candidate:
     first_seen: Optional[datetime] = None
     last_seen: Optional[datetime] = None
     conversations: Set[str] = field(default_factory=set)
+    record_ids: Set[int] = field(default_factory=set)
+    latest_record_id: Optional[int] = None
 
     @property
     def intent(self) -> str:
@@ -130,7 +141,13 @@ def _staff_label(note: str, intents: Set[str]) -> Optional[str]:
     return None
 
 
-def _language_of(record) -> str:
+def masked_text(record) -> str:
+    """A citizen message's text as harvest shows it: personal data masked, spacing collapsed."""
+    return " ".join(mask(record.text or "").split())
+
+
+def language_of(record) -> str:
+    """A citizen message's language: the archived one, else the language detector's."""
     if record.language in LANGUAGES:
         return record.language
     return detector.detect(record.text or "").language
@@ -212,6 +229,10 @@ def _pick(records: Sequence, by_id: Dict[int, object], handoff_records: Dict[int
             question = _question_before(records, by_id.get(data.get("answer_record_id")) or record)
             if question is not None:
                 picked.setdefault(question.id, set()).add(THUMBS_DOWN)
+        elif record.kind == Kind.STAFF_NOTE and data.get(MISUNDERSTOOD) is not None:
+            target = by_id.get(data.get(MISUNDERSTOOD))
+            if target is not None and target.kind == Kind.CITIZEN_MESSAGE:
+                picked.setdefault(target.id, set()).add(MARKED)
         elif record.kind == Kind.STAFF_NOTE:
             label = _staff_label(record.text or "", intents)
             target = by_id.get(handoff_records.get(data.get("handoff_id"))) or previous
@@ -229,11 +250,11 @@ def _merge(picked: Dict[int, Set[str]], labels: Dict[int, str], by_id: Dict[int,
         record = by_id.get(record_id)
         if not reasons or record is None or not (record.text or "").strip():
             continue
-        text = " ".join(mask(record.text).split())
+        text = masked_text(record)
         key = _normalise(text)
-        if key in known and record_id not in labels:
+        if key in known and record_id not in labels and MARKED not in reasons:
             continue  # already a training example; evaluate shows how it fares
-        language = _language_of(record)
+        language = language_of(record)
         seen_at = _utc(record.occurred_at)
         candidate = merged[language].get(key)
         if candidate is None:
@@ -244,11 +265,13 @@ def _merge(picked: Dict[int, Set[str]], labels: Dict[int, str], by_id: Dict[int,
         candidate.count += 1
         candidate.reasons |= reasons
         candidate.conversations.add(record.conversation_id)
+        candidate.record_ids.add(record_id)
         candidate.label = labels.get(record_id, candidate.label)
         if record.confidence is not None and (candidate.confidence is None or record.confidence < candidate.confidence):
             candidate.confidence = record.confidence
         if seen_at >= candidate.last_seen:
             candidate.last_seen, candidate.guess = seen_at, record.intent or candidate.guess
+            candidate.latest_record_id = record_id
         candidate.first_seen = min(candidate.first_seen, seen_at)
     return merged
 

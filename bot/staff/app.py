@@ -3,7 +3,8 @@
 ``create_app(url)`` builds the app for an archive database (default: the configured one).
 Every route except ``/login`` and ``/static/staff.css`` needs a signed-in session
 (:mod:`bot.staff.sessions`). The pages are in :mod:`bot.staff.routes`: ``auth`` (sign-in),
-``handoffs`` (the queue and conversations), ``crisis``, ``statistics`` and ``accounts``.
+``handoffs`` (the queue and conversations), ``crisis``, ``statistics``, ``accounts`` and ``training``
+(the trainer studio).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from bot.handoff import queue
 from bot.municipality import load_municipality
 from bot.staff import sessions
 from bot.staff.login_limit import LoginLimiter
-from bot.staff.routes import accounts, auth, crisis, handoffs, statistics
+from bot.staff.routes import accounts, auth, crisis, handoffs, statistics, training
 from bot.staff.routes.context import Context
 from bot.staff.texts import LANGUAGES, REASONS, TEXTS, Words, ui_language
 from bot.storage.db import database_url, ensure_schema
@@ -93,7 +94,7 @@ def create_app(url: Optional[str] = None, ui: Optional[str] = None) -> Sanic:
     ctx = Context(render=render, blocking=_blocking, db_url=db_url, t=t, profile=profile,
                   session_cookie=sessions.SESSION_COOKIE)
     _add_middleware(app, ctx)
-    for routes in (auth, handoffs, crisis, statistics, accounts):
+    for routes in (auth, handoffs, crisis, statistics, accounts, training):
         routes.register(app, ctx)
     _add_error_handlers(app, ctx)
     return app

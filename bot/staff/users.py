@@ -16,7 +16,7 @@ from bot.storage.db import ensure_schema, session_scope
 from bot.storage.base import utc
 from bot.staff.models import StaffAuditLog, StaffSession, StaffUser
 
-ROLES = ("staff", "admin")
+ROLES = ("staff", "trainer", "admin")
 MIN_PASSWORD_LENGTH = 12
 # A session unused this long is over (the staff app ends it on its next use).
 SESSION_IDLE = timedelta(hours=8)
@@ -321,7 +321,7 @@ def audit_actions(url: Optional[str] = None) -> List[str]:
         return sorted(session.execute(select(StaffAuditLog.action).distinct()).scalars())
 
 
-USAGE = "usage: staff add-user NAME --role staff|admin   (password on standard input)"
+USAGE = "usage: staff add-user NAME --role staff|trainer|admin   (password on standard input)"
 
 
 def _read_password(stdin: IO[str]) -> str:
@@ -345,7 +345,7 @@ def main_add_user(argv: Sequence[str], stdin: IO[str] = sys.stdin, stdout: IO[st
     if "--role" in args:
         at = args.index("--role")
         if at + 1 >= len(args):
-            print(f"error: --role needs a value (staff or admin)\n{USAGE}", file=stderr)
+            print(f"error: --role needs a value (staff, trainer or admin)\n{USAGE}", file=stderr)
             return 2
         role = args[at + 1]
         del args[at:at + 2]

@@ -105,14 +105,14 @@ def test_every_route_refuses_a_request_without_a_session(server, db_url):
     anonymous.http.cookies.set("staff_session", "not-a-real-session")
     for client in (Client(server.base), anonymous):
         for path in ("/", "/?status=open", f"/handoffs/{handoff_id}", "/handoffs/999", "/crisis", "/statistics",
-                     "/statistics?days=7"):
+                     "/statistics?days=7", "/training", "/training?decided=1"):
             response = client.get(path)
             assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
         assert client.get("/handoffs.csv").status_code == 401
-        for action in ("claim", "reply", "note", "close", "reveal"):
+        for action in ("claim", "reply", "note", "close", "reveal", "misunderstood"):
             response = client.post(f"/handoffs/{handoff_id}/{action}", {"text": "x", "csrf_token": "x"})
             assert response.status_code == 401, action
-        for path in ("/crisis", "/crisis/end"):
+        for path in ("/crisis", "/crisis/end", "/training/decide"):
             assert client.post(path, {"nn": "x", "csrf_token": "x"}).status_code == 401, path
         for path in ("/account", "/admin/users", "/admin/audit", "/admin/audit?user=ada&page=2"):
             response = client.get(path)
@@ -129,7 +129,7 @@ def test_every_route_refuses_a_request_without_a_session(server, db_url):
     assert names == {"static_css", "login_form", "login", "logout", "handoff_list", "export_csv", "conversation",
                      "reveal", "claim", "reply", "close", "note", "crisis", "crisis_publish", "crisis_end",
                      "statistics", "account", "account_password", "admin_users", "admin_user_action", "admin_audit",
-                     "audit_csv"}
+                     "audit_csv", "training_inbox", "training_decide", "misunderstood"}
     assert Client(server.base).get("/static/staff.css").status_code == 200
     with session_scope(db_url) as session:
         assert session.execute(select(ArchiveRecord).where(ArchiveRecord.kind == Kind.STAFF_NOTE)).first() is None

@@ -187,3 +187,24 @@ def test_the_crisis_page_of_staff_without_the_admin_role_has_no_axe_violations(r
     expect(page.get_by_text("Bare administratorer kan publisere")).to_be_visible()
     expect(page.get_by_role("button", name="Publiser driftsmeldingen")).to_have_count(0)
     assert run_axe(page, axe_source) == []
+
+
+def test_the_training_inbox_by_keyboard_has_no_axe_violations(running, db_url, new_page, axe_source):  # noqa: F811
+    from bot.staff.users import add_user
+    from tests.staff.test_training import TRAINER_PASSWORD, citizen
+
+    add_user("tove", "trainer", TRAINER_PASSWORD, url=db_url)
+    citizen(db_url, "c1", "hvor leverer jeg gamle malingsspann", intent="service_question", confidence=0.41)
+    page = new_page(bypass_csp=True)
+    page.goto(f"{running.base}/login")
+    page.get_by_label("Brukernavn").fill("tove")
+    page.get_by_label("Passord").fill(TRAINER_PASSWORD)
+    page.get_by_label("Passord").press("Enter")
+    page.get_by_role("link", name="Trening").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Trening – innboks")
+    assert run_axe(page, axe_source) == []
+    tab_to(page, 'li.inbox-item button[value="not_useful"]', limit=60)
+    page.keyboard.press("Enter")
+    expect(page.locator("[role=status]")).to_have_text("Avgjørelsen er lagret.")
+    assert run_axe(page, axe_source) == []
+    assert page.errors == []

@@ -111,6 +111,7 @@ def test_migrations_create_exactly_the_tables_the_models_describe(url):
     import bot.channels.models  # noqa: F401  (all tables share one metadata)
     import bot.content.models  # noqa: F401
     import bot.staff.models  # noqa: F401
+    import bot.training.models  # noqa: F401
     from bot.storage.base import metadata
 
     engine = create_engine(url)

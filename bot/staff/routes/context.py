@@ -54,6 +54,12 @@ def is_admin(request: Request) -> bool:
     return bool(user) and user["role"] == "admin"
 
 
+def is_trainer(request: Request) -> bool:
+    """Whether the signed-in user may use the trainer studio (trainers and admins)."""
+    user = getattr(request.ctx, "user", None)
+    return bool(user) and user["role"] in ("trainer", "admin")
+
+
 def csv_cell(value: Any) -> str:
     """A CSV cell that spreadsheets will not run as a formula."""
     text = "" if value is None else str(value)

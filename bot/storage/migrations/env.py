@@ -8,6 +8,7 @@ import bot.content.models  # noqa: F401
 import bot.channels.models  # noqa: F401
 import bot.staff.models  # noqa: F401
 import bot.dialogue.crisis  # noqa: F401
+import bot.training.models  # noqa: F401
 
 config = context.config
 

@@ -1,0 +1,1 @@
+"""The trainer studio: where trainers' edits live (the inbox of harvested messages, first)."""
