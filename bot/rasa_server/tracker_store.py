@@ -72,13 +72,25 @@ class ArchivingSQLTrackerStore(SQLTrackerStore):
         if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(parsed, hide_parameters=True, **self.engine_options(parsed))
-        try:
-            self.Base.metadata.create_all(self.engine)
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
-            # As Rasa: several servers starting together may race to create the tables.
-            logger.error("Could not create the tracker store's tables: %s", type(error).__name__)
+        self._create_tables()
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         TrackerStore.__init__(self, domain, event_broker, **kwargs)
+
+    def _create_tables(self, attempts: int = 5) -> None:
+        """Creates Rasa's tables if they are missing. Several servers starting together race to
+        create them, and PostgreSQL then refuses the loser with a unique violation on its catalogue
+        (an IntegrityError): as Rasa's own store does, wait and look again; by then they exist."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self.Base.metadata.create_all(self.engine)
+                return
+            except (sa.exc.IntegrityError, sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
+                if attempt == attempts:
+                    logger.error("Could not create the tracker store's tables: %s", type(error).__name__)
+                    return
+                logger.warning("The tracker store's tables are being created by another server (%s); "
+                               "looking again", type(error).__name__)
+                time.sleep(0.5 * attempt)
 
     @staticmethod
     def engine_options(url: URL) -> dict:

@@ -126,3 +126,25 @@ async def test_new_events_are_published_exactly_as_rasas_own_store_does(tmp_path
     assert ours_broker.published == rasas_broker.published
     assert [e["event"] for e in ours_broker.published].count("user") == 3
     assert len(ours_broker.published) == 1 + 4 + 4 + 1 + 4
+
+
+def test_a_server_that_loses_the_race_to_create_the_tables_waits_and_starts(tmp_path, monkeypatch):
+    """Two Rasa servers starting together on one PostgreSQL: the loser's CREATE TABLE fails with a
+    unique violation (an IntegrityError); the store must look again, not fail to start."""
+    from sqlalchemy import exc
+
+    real_create_all, calls = resilient.ArchivingSQLTrackerStore.Base.metadata.create_all, []
+
+    def racing_create_all(engine, *args, **kwargs):
+        calls.append(engine)
+        if len(calls) == 1:
+            raise exc.IntegrityError("CREATE TABLE events", {}, Exception("duplicate key value violates unique "
+                                                                           "constraint pg_type_typname_nsp_index"))
+        return real_create_all(engine, *args, **kwargs)
+
+    monkeypatch.setattr(resilient.ArchivingSQLTrackerStore.Base.metadata, "create_all", racing_create_all)
+    monkeypatch.setattr(resilient.time, "sleep", lambda seconds: None)
+    store = resilient.ArchivingSQLTrackerStore(f"sqlite:///{tmp_path / 'tracker.db'}")
+    assert len(calls) == 2
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM events")).scalar() == 0
